@@ -1,0 +1,42 @@
+"""Backend selection: the node names a backend, this module builds it.
+
+Runtimes are imported only when chosen, so a machine without TensorRT or
+ONNX Runtime can still run the others.
+"""
+from pathlib import Path
+
+from depth_trt_ros.inference.backends.base import Backend, ModelLoadError
+
+BACKEND_NAMES = ('auto', 'tensorrt', 'onnxruntime', 'torch')
+ENGINE_SUFFIXES = ('.engine', '.plan', '.trt')
+
+
+def choose_backend(kind: str, model: str) -> str:
+    """Resolve ``auto`` from the model reference: engine file, ONNX file or HF model."""
+    if kind not in BACKEND_NAMES:
+        raise ValueError(f"backend '{kind}' is not one of {BACKEND_NAMES}")
+    if kind != 'auto':
+        return kind
+    suffix = Path(model).suffix.lower()
+    if suffix in ENGINE_SUFFIXES:
+        return 'tensorrt'
+    if suffix == '.onnx':
+        return 'onnxruntime'
+    return 'torch'
+
+
+def create_backend(kind: str, model: str, device: str = 'cpu', precision: str = 'fp32',
+                   **options) -> Backend:
+    """Build the backend ``kind`` (or the one ``auto`` picks) for ``model``."""
+    kind = choose_backend(kind, model)
+    if kind == 'torch':
+        from depth_trt_ros.inference.backends.torch_backend import TorchBackend
+        return TorchBackend(model, device, precision, **options)
+    if kind == 'onnxruntime':
+        from depth_trt_ros.inference.backends.onnxruntime_backend import OnnxRuntimeBackend
+        return OnnxRuntimeBackend(model, device, precision, **options)
+    from depth_trt_ros.inference.backends.tensorrt_backend import TensorRTBackend
+    return TensorRTBackend(model, device, precision, **options)
+
+
+__all__ = ['Backend', 'BACKEND_NAMES', 'ModelLoadError', 'choose_backend', 'create_backend']

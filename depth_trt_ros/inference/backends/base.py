@@ -1,0 +1,149 @@
+"""The one seam between the depth estimator and an inference runtime.
+
+A backend takes a normalized ``pixel_values`` batch on its device and returns
+``predicted_depth`` ``[B, h, w]`` on the same device. Everything that is not a
+runtime call (device parsing, buffer reuse, CUDA-graph capture) lives here so
+that every backend shares it and CI exercises it without a GPU.
+"""
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Optional, Tuple
+
+import torch
+
+PRECISIONS = ('fp16', 'fp32')
+INPUT_NAME = 'pixel_values'
+OUTPUT_NAME = 'predicted_depth'
+
+
+class ModelLoadError(RuntimeError):
+    """A model or engine file cannot be used; the message says what to fix."""
+
+
+def parse_device(device: str) -> torch.device:
+    """Turn ``cuda``, ``cuda:1`` or ``cpu`` into a device, refusing what cannot run."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device '{device}' is not a torch device: use 'cpu' or 'cuda[:N]'"
+                         ) from error
+    if parsed.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise ValueError(f"device '{device}' requested but CUDA is not available: "
+                             "set device to 'cpu' or install a CUDA build of torch")
+        index = parsed.index or 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"device '{device}' does not exist: "
+                             f'{torch.cuda.device_count()} CUDA device(s) visible')
+        return torch.device('cuda', index)
+    if parsed.type != 'cpu':
+        raise ValueError(f"device '{device}' is not supported: use 'cpu' or 'cuda[:N]'")
+    return parsed
+
+
+def torch_dtype(precision: str) -> torch.dtype:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision '{precision}' is not one of {PRECISIONS}")
+    return torch.float16 if precision == 'fp16' else torch.float32
+
+
+class TensorBuffers:
+    """Named, preallocated tensors that are reallocated only when a shape changes.
+
+    The ONNX Runtime and TensorRT backends bind these addresses to the runtime,
+    so a steady stream of equal-sized frames allocates nothing.
+    """
+
+    def __init__(self, device: torch.device, pin_memory: bool = False):
+        self.device = device
+        self.pin_memory = pin_memory
+        self._tensors: Dict[str, torch.Tensor] = {}
+        self.reallocations = 0
+
+    def get(self, name: str, shape: Tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+        tensor = self._tensors.get(name)
+        if tensor is None or tuple(tensor.shape) != tuple(shape) or tensor.dtype != dtype:
+            tensor = torch.empty(shape, dtype=dtype, device=self.device,
+                                 pin_memory=self.pin_memory)
+            self._tensors[name] = tensor
+            self.reallocations += 1
+        return tensor
+
+    def clear(self):
+        self._tensors.clear()
+
+
+class CudaGraphRunner:
+    """Replays ``fn`` as a CUDA graph per input shape; launches cost ~nothing.
+
+    ``fn`` reads a static input tensor and returns an output tensor; the graph
+    is captured on the first call with a new shape (after a warm-up run on a
+    side stream, as CUDA requires) and replayed afterwards.
+    """
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], device: torch.device):
+        self._fn = fn
+        self._device = device
+        self._graphs: Dict[Tuple, Tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor]] = {}
+
+    def __call__(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        key = (tuple(pixel_values.shape), pixel_values.dtype)
+        entry = self._graphs.get(key)
+        if entry is None:
+            entry = self._capture(pixel_values)
+            self._graphs[key] = entry
+        graph, static_input, static_output = entry
+        static_input.copy_(pixel_values)
+        graph.replay()
+        return static_output
+
+    def _capture(self, pixel_values: torch.Tensor):
+        static_input = pixel_values.clone()
+        side = torch.cuda.Stream(self._device)
+        side.wait_stream(torch.cuda.current_stream(self._device))
+        with torch.cuda.stream(side):
+            for _ in range(2):
+                self._fn(static_input)
+        torch.cuda.current_stream(self._device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            static_output = self._fn(static_input)
+        return graph, static_input, static_output
+
+    def clear(self):
+        self._graphs.clear()
+
+
+@dataclass
+class BackendInfo:
+    """What diagnostics and reports say about a backend."""
+
+    backend: str
+    model: str
+    device: str
+    precision: str
+    detail: Dict[str, str] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    """Runs Depth-Anything on a device: ``pixel_values`` in, ``predicted_depth`` out."""
+
+    name = 'base'
+
+    def __init__(self, device: torch.device, precision: str):
+        self.device = device
+        self.precision = precision
+        self.input_dtype = torch_dtype(precision)
+        self.metric = False
+        self.max_depth: Optional[float] = None
+
+    @abstractmethod
+    def infer(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """Return ``[B, h, w]`` depth for ``[B, 3, H, W]``; valid until the next call."""
+
+    @abstractmethod
+    def info(self) -> BackendInfo:
+        """Describe the backend for logs and diagnostics."""
+
+    def close(self):
+        """Release runtime resources; the default has none to release."""

@@ -1,0 +1,134 @@
+"""DepthEstimator: frames in, depth out, on the backend's device.
+
+preprocess -> backend -> postprocess, with one host->device copy of the uint8
+frame, one device->host copy of the result, and per-stage timings read from
+CUDA events (so timing adds no synchronisation).
+"""
+from dataclasses import dataclass, field
+import time
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from depth_trt_ros.inference.backends.base import Backend, TensorBuffers
+from depth_trt_ros.inference.postprocess import colorize, colormap_lut, resize_depth
+from depth_trt_ros.inference.preprocess import DEFAULT_INPUT_SIZE, network_input_size, \
+    Preprocessor
+
+STAGES = ('preprocess', 'infer', 'postprocess')
+
+
+@dataclass
+class DepthResult:
+    """Depth for one frame: float32 ``[H, W]`` (metres if ``metric``, else relative inverse)."""
+
+    depth: np.ndarray
+    metric: bool
+    colorized: Optional[np.ndarray] = None
+    timings_ms: Dict[str, float] = field(default_factory=dict)
+
+
+class StageClock:
+    """Stage durations via CUDA events on GPU and the host clock on CPU."""
+
+    def __init__(self, device: torch.device):
+        self._cuda = device.type == 'cuda'
+        self._marks: List = []
+
+    def mark(self, name: str):
+        if self._cuda:
+            event = torch.cuda.Event(enable_timing=True)
+            event.record()
+            self._marks.append((name, event))
+        else:
+            self._marks.append((name, time.perf_counter()))
+
+    def durations_ms(self) -> Dict[str, float]:
+        """Milliseconds between consecutive marks; call after the work has finished."""
+        result = {}
+        for (_, start), (name, end) in zip(self._marks, self._marks[1:]):
+            result[name] = start.elapsed_time(end) if self._cuda else (end - start) * 1e3
+        return result
+
+
+class DepthEstimator:
+    """Depth-Anything-V2 on any backend; knows nothing about ROS."""
+
+    def __init__(self, backend: Backend, input_size: int = DEFAULT_INPUT_SIZE,
+                 colormap: str = 'inferno'):
+        self.backend = backend
+        self.device = backend.device
+        self.input_size = input_size
+        self.preprocess = Preprocessor(input_size, self.device, backend.input_dtype)
+        self._lut = colormap_lut(colormap, self.device)
+        cuda = self.device.type == 'cuda'
+        self._host = TensorBuffers(torch.device('cpu'), pin_memory=cuda)
+        self._device_buffers = TensorBuffers(self.device)
+
+    @property
+    def metric(self) -> bool:
+        return self.backend.metric
+
+    def network_size(self, height: int, width: int):
+        return network_input_size(height, width, self.input_size)
+
+    def warmup(self, height: int, width: int, batch: int = 1, iterations: int = 2):
+        frame = np.zeros((height, width, 3), dtype=np.uint8)
+        for _ in range(iterations):
+            self.estimate_batch([frame] * batch)
+
+    def estimate(self, frame: np.ndarray, colorized: bool = False) -> DepthResult:
+        """Depth for one uint8 RGB frame ``[H, W, 3]``."""
+        return self.estimate_batch([frame], colorized)[0]
+
+    @torch.inference_mode()
+    def estimate_batch(self, frames: Sequence[np.ndarray],
+                       colorized: bool = False) -> List[DepthResult]:
+        """Depth for frames of one size, in one backend call."""
+        height, width = frames[0].shape[:2]
+        if any(f.shape != frames[0].shape for f in frames):
+            raise ValueError('frames in one batch must have the same shape')
+        clock = StageClock(self.device)
+        clock.mark('start')
+        batch = self._upload(frames)
+        pixel_values = self.preprocess(batch)
+        clock.mark('preprocess')
+        predicted = self.backend.infer(pixel_values)
+        clock.mark('infer')
+        depth = resize_depth(predicted, height, width)
+        views = ([colorize(d, self._lut, inverse=not self.metric) for d in depth]
+                 if colorized else [])
+        host_depth = self._download('depth', depth)
+        host_color = [self._download(f'color{i}', v) for i, v in enumerate(views)]
+        clock.mark('postprocess')
+        if self.device.type == 'cuda':
+            torch.cuda.current_stream(self.device).synchronize()
+        timings = clock.durations_ms()
+        return [DepthResult(host_depth[i].copy(), self.metric,
+                            host_color[i].copy() if views else None, dict(timings))
+                for i in range(len(frames))]
+
+    def _upload(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
+        shape = (len(frames), *frames[0].shape)
+        if self.device.type == 'cpu':
+            return torch.from_numpy(np.stack(frames) if len(frames) > 1 else frames[0][None])
+        staging = self._host.get('frames', shape, torch.uint8)
+        staged = staging.numpy()
+        for i, frame in enumerate(frames):
+            staged[i] = frame
+        on_device = self._device_buffers.get('frames', shape, torch.uint8)
+        on_device.copy_(staging, non_blocking=True)
+        return on_device
+
+    def _download(self, name: str, tensor: torch.Tensor) -> np.ndarray:
+        if self.device.type == 'cpu':
+            return tensor.numpy()
+        host = self._host.get(name, tuple(tensor.shape), tensor.dtype)
+        host.copy_(tensor, non_blocking=True)
+        return host.numpy()
+
+    def close(self):
+        self._host.clear()
+        self._device_buffers.clear()
+        self.backend.close()

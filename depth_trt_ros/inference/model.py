@@ -1,0 +1,86 @@
+"""Depth-Anything-V2 models from Hugging Face, and random-weight stand-ins.
+
+A model reference is a hub id (``depth-anything/Depth-Anything-V2-Small-hf``),
+a local directory saved with ``save_pretrained``, or ``random:<size>`` for a
+model with the real architecture and seeded random weights (tests, offline
+demos). Nothing here knows about ROS.
+"""
+import logging
+from pathlib import Path
+
+import torch
+
+from depth_trt_ros.inference.backends.base import ModelLoadError
+
+DEFAULT_MODEL = 'depth-anything/Depth-Anything-V2-Small-hf'
+RANDOM_PREFIX = 'random:'
+_LOG = logging.getLogger(__name__)
+
+
+def _random_config(size: str):
+    from transformers import DepthAnythingConfig, Dinov2Config
+
+    metric = size.endswith('-metric')
+    base = size[:-len('-metric')] if metric else size
+    if base == 'small':
+        # transformers' default DepthAnythingConfig is the V2-Small architecture.
+        config = DepthAnythingConfig()
+    elif base == 'tiny':
+        backbone = Dinov2Config(hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
+                                intermediate_size=64, image_size=518, patch_size=14,
+                                out_indices=[1, 2, 3, 4], reshape_hidden_states=False,
+                                apply_layernorm=True)
+        config = DepthAnythingConfig(backbone_config=backbone, reassemble_hidden_size=32,
+                                     neck_hidden_sizes=[8, 16, 32, 32], fusion_hidden_size=16,
+                                     head_hidden_size=8)
+    else:
+        raise ModelLoadError(f"unknown random model '{RANDOM_PREFIX}{size}': "
+                             "use random:small, random:tiny or random:<size>-metric")
+    if metric:
+        config.depth_estimation_type = 'metric'
+        config.max_depth = 20.0
+    return config
+
+
+def load_depth_model(reference: str = DEFAULT_MODEL):
+    """Return a ``DepthAnythingForDepthEstimation`` in eval mode on the CPU."""
+    from transformers import DepthAnythingForDepthEstimation
+
+    if reference.startswith(RANDOM_PREFIX):
+        config = _random_config(reference[len(RANDOM_PREFIX):])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = DepthAnythingForDepthEstimation(config)
+        model.name_or_path = reference
+        return model.eval()
+    try:
+        model = DepthAnythingForDepthEstimation.from_pretrained(reference)
+    except (OSError, ValueError) as error:
+        where = 'directory' if Path(reference).exists() else 'hub id'
+        raise ModelLoadError(
+            f"cannot load Depth-Anything model from {where} '{reference}': {error}. "
+            'Give a directory written by save_pretrained, a reachable hub id, or '
+            'random:small for random weights') from error
+    model.name_or_path = reference
+    return model.eval()
+
+
+def load_or_random(reference: str = DEFAULT_MODEL):
+    """Load ``reference``; where that fails (offline), fall back to random weights.
+
+    Returns ``(model, description)``; the description says plainly when the
+    weights are random so that no one mistakes the output for real depth.
+    """
+    try:
+        return load_depth_model(reference), reference
+    except ModelLoadError as error:
+        _LOG.warning('%s', error)
+        fallback = RANDOM_PREFIX + 'small'
+        note = (f'{fallback} (RANDOM WEIGHTS: {reference} could not be loaded; the depth '
+                'maps show the pipeline working, not real depth)')
+        return load_depth_model(fallback), note
+
+
+def is_metric(model) -> bool:
+    return getattr(model.config, 'depth_estimation_type', 'relative') == 'metric'
+
