@@ -1,0 +1,81 @@
+"""One camera of ``bench ros``: publishes frames at a rate, in its own process.
+
+Run by the bench as ``python -m depth_trt_ros.tools.bench.publisher``. It warms
+the graph up until ``--start-at`` minus ``--pause``, is silent during the pause
+(so the node drains and the bench reads its counters), then sends the measured
+frames, numbered from 0 in ``header.frame_id``, stamped with the wall clock at
+publication. It prints one JSON line: what it sent and at which rate.
+"""
+import argparse
+import json
+import time
+
+import rclpy
+from sensor_msgs.msg import Image
+
+from depth_trt_ros.ros.conversions import fill_image
+from depth_trt_ros.ros.qos import stream_qos
+from depth_trt_ros.ros.runtime import ros_context
+from depth_trt_ros.tools.bench.frames import load_frames
+
+WARMUP_FRAME_ID = 'warmup'
+
+
+def publish_until(publisher, messages, rate: float, until: float, numbered: bool) -> int:
+    """Publish at ``rate`` Hz (0 = as fast as possible) until wall time ``until``."""
+    period = 1.0 / rate if rate > 0 else 0.0
+    started = time.time()
+    count = 0
+    while True:
+        now = time.time()
+        due = started + count * period
+        if now >= until or due >= until:
+            return count
+        if due > now:
+            time.sleep(due - now)
+        elif now - due > period > 0:
+            # Fell behind (scheduler, GC): go on from now rather than send a burst.
+            started = now - count * period
+        msg = messages[count % len(messages)]
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(time.time_ns(), 10**9)
+        msg.header.frame_id = str(count) if numbered else WARMUP_FRAME_ID
+        publisher.publish(msg)
+        count += 1
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--topic', required=True)
+    parser.add_argument('--rate', type=float, required=True, help='Hz; 0 = flat out')
+    parser.add_argument('--size', default='640x480')
+    parser.add_argument('--bag')
+    parser.add_argument('--bag-topic')
+    parser.add_argument('--qos', default='reliable', choices=('reliable', 'best_effort'))
+    parser.add_argument('--qos-depth', type=int, default=5)
+    parser.add_argument('--start-at', type=float, required=True, help='wall time (epoch s)')
+    parser.add_argument('--pause', type=float, default=2.0)
+    parser.add_argument('--duration', type=float, required=True)
+    args = parser.parse_args(argv)
+    messages = [fill_image(Image(), frame, 'rgb8') for frame in load_frames(args)]
+    with ros_context():
+        node = rclpy.create_node('bench_camera', namespace='/depth_bench')
+        publisher = node.create_publisher(Image, args.topic, stream_qos(args.qos, args.qos_depth))
+        while publisher.get_subscription_count() == 0 and time.time() < args.start_at:
+            time.sleep(0.05)
+        warmup = publish_until(publisher, messages, args.rate, args.start_at - args.pause,
+                               numbered=False)
+        time.sleep(max(0.0, args.start_at - time.time()))
+        started = time.time()
+        sent = publish_until(publisher, messages, args.rate, args.start_at + args.duration,
+                             numbered=True)
+        elapsed = time.time() - started
+        print(json.dumps({'topic': args.topic, 'warmup_sent': warmup, 'sent': sent,
+                          'started': started, 'elapsed_s': elapsed,
+                          'publish_rate_hz': sent / elapsed if elapsed > 0 else 0.0}),
+              flush=True)
+        node.destroy_node()
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,222 @@
+"""``bench ros``: camera publishers -> depth_node processes -> this process, over DDS.
+
+Timeline: the nodes start and reach ``active``; the publishers start and warm
+the graph up; all fall silent for ``PAUSE_S`` while the bench reads the nodes'
+counters; the measured frames flow for ``--duration`` seconds; the bench waits
+for the last depth and reads the counters again. Counters are the differences.
+"""
+from contextlib import ExitStack
+import json
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from typing import Dict, List
+
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+import torch
+
+from depth_trt_ros.inference.backends.base import resolve_device
+from depth_trt_ros.tools.bench.monitor import Monitor
+from depth_trt_ros.tools.bench.results import compile_results
+
+NAMESPACE = '/depth_bench'
+PAUSE_S = 2.0
+PUBLISHER_STARTUP_S = 5.0
+DRAIN_QUIET_S = 1.0
+
+
+def add_arguments(parser):
+    parser.add_argument('--rate', type=float, default=30.0, help='Hz per camera; 0 = flat out')
+    parser.add_argument('--duration', type=float, default=10.0, help='measured seconds')
+    parser.add_argument('--warmup-s', type=float, default=3.0, help='warm-up seconds')
+    parser.add_argument('--cameras', type=int, default=1, help='cameras, one topic each')
+    parser.add_argument('--qos', choices=('reliable', 'best_effort'), default='reliable',
+                        help='input reliability of publishers and nodes')
+    parser.add_argument('--qos-depth', type=int, default=5, help='input history depth')
+    parser.add_argument('--large-data', action='store_true',
+                        help='FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA on every process '
+                        '(otherwise unset on every process)')
+    parser.add_argument('--node-timeout', type=float, default=180.0,
+                        help='seconds a node may take to become active')
+    parser.add_argument('--log-dir', help='node and publisher logs (default: a temp folder)')
+
+
+def set_transport(large_data: bool):
+    """Set or unset LARGE_DATA here, before any participant exists; children inherit it."""
+    if large_data:
+        os.environ['FASTDDS_BUILTIN_TRANSPORTS'] = 'LARGE_DATA'
+    else:
+        os.environ.pop('FASTDDS_BUILTIN_TRANSPORTS', None)
+
+
+def child_environment() -> Dict[str, str]:
+    """Return this environment, with this copy of the package importable."""
+    package_root = str(Path(__file__).resolve().parents[3])
+    path = os.pathsep.join(filter(None, [package_root, os.environ.get('PYTHONPATH')]))
+    return dict(os.environ, PYTHONPATH=path)
+
+
+def node_command(args, namespace: str) -> List[str]:
+    parameters = {'model_path': args.model, 'backend': args.backend, 'device': args.device,
+                  'precision': args.precision, 'cuda_graph': str(args.cuda_graph).lower(),
+                  'input_size': args.input_size, 'qos': args.qos, 'qos_depth': args.qos_depth,
+                  'publish_colorized': 'false'}
+    command = [sys.executable, '-m', 'depth_trt_ros.ros.depth_node', '--ros-args',
+               '-r', f'__ns:={namespace}']
+    for name, value in parameters.items():
+        command += ['-p', f'{name}:={value}']
+    return command
+
+
+def publisher_command(args, namespace: str, start_at: float) -> List[str]:
+    command = [sys.executable, '-m', 'depth_trt_ros.tools.bench.publisher',
+               '--topic', f'{namespace}/image', '--rate', str(args.rate), '--size', args.size,
+               '--qos', args.qos, '--qos-depth', str(args.qos_depth),
+               '--start-at', repr(start_at), '--pause', str(PAUSE_S),
+               '--duration', str(args.duration)]
+    if args.bag:
+        command += ['--bag', args.bag] + (['--bag-topic', args.bag_topic]
+                                          if args.bag_topic else [])
+    return command
+
+
+class Processes:
+    """Child processes with logs in files (a chatty child never blocks on a pipe)."""
+
+    def __init__(self, log_dir: Path, env: Dict[str, str]):
+        self._log_dir = log_dir
+        self._env = env
+        self._children: List = []
+
+    def start(self, name: str, command: List[str], stdout=None) -> subprocess.Popen:
+        log = open(self._log_dir / f'{name}.log', 'w')
+        process = subprocess.Popen(command, env=self._env, stdout=stdout or log, stderr=log,
+                                   text=True)
+        process.log_path = log.name
+        self._children.append((process, log))
+        return process
+
+    def stop_all(self):
+        """SIGINT first, so that nodes shut down as after Ctrl-C, then kill what lingers."""
+        for process, _ in self._children:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process, log in self._children:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.close()
+
+
+def log_tail(process, lines: int = 20) -> str:
+    return '\n'.join(Path(process.log_path).read_text().splitlines()[-lines:])
+
+
+class GpuMemory:
+    """Peak device-wide memory in use, sampled in the background, minus its start value."""
+
+    def __init__(self, device: torch.device, interval_s: float = 0.2):
+        self._device = device
+        self._interval_s = interval_s
+        self._start = self._used()
+        self.peak = self._start
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _used(self) -> int:
+        free, total = torch.cuda.mem_get_info(self._device)
+        return total - free
+
+    def _sample(self):
+        while not self._stop.wait(self._interval_s):
+            self.peak = max(self.peak, self._used())
+
+    def stop_mib(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return (self.peak - self._start) / 2**20
+
+
+def wait_until(predicate, timeout: float, check=lambda: None, interval: float = 0.1):
+    """Poll ``predicate`` until truthy (returned) or raise TimeoutError; ``check`` may raise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        check()
+        time.sleep(interval)
+    raise TimeoutError
+
+
+def run_ros(args) -> Dict[str, object]:
+    set_transport(args.large_data)
+    log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix='depth-bench-'))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    namespaces = [f'{NAMESPACE}/cam{i}' for i in range(args.cameras)]
+    device = torch.device(resolve_device(args.device))
+    with ExitStack() as stack:
+        memory = GpuMemory(device) if device.type == 'cuda' else None
+        children = Processes(log_dir, child_environment())
+        stack.callback(children.stop_all)
+        nodes = [children.start(f'node{i}', node_command(args, ns))
+                 for i, ns in enumerate(namespaces)]
+        context = rclpy.Context()
+        rclpy.init(context=context)
+        stack.callback(rclpy.try_shutdown, context=context)
+        bench_node = rclpy.create_node('bench_monitor', namespace=NAMESPACE, context=context)
+        monitor = Monitor(bench_node, namespaces)
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(bench_node)
+        threading.Thread(target=executor.spin, daemon=True).start()
+        stack.callback(executor.shutdown)
+
+        def nodes_alive():
+            for process in nodes:
+                if process.poll() is not None:
+                    raise RuntimeError(f'depth_node exited with {process.returncode}; its log '
+                                       f'({process.log_path}) ends:\n{log_tail(process)}')
+
+        def all_active():
+            latest = monitor.diagnostics()
+            return latest and all(v.get('state') == 'active' for v in latest.values())
+
+        try:
+            wait_until(lambda: all_active() and monitor.matched(), args.node_timeout,
+                       nodes_alive)
+        except TimeoutError:
+            raise RuntimeError(f'depth_node not active after {args.node_timeout} s; logs in '
+                               f'{log_dir}') from None
+        start_at = time.time() + PUBLISHER_STARTUP_S + args.warmup_s + PAUSE_S
+        publishers = [children.start(f'publisher{i}', publisher_command(args, ns, start_at),
+                                     stdout=subprocess.PIPE) for i, ns in enumerate(namespaces)]
+        time.sleep(max(0.0, start_at - time.time() - 0.1))
+        before = monitor.diagnostics()
+        sent = [json.loads(p.communicate(timeout=args.duration + 60)[0].splitlines()[-1])
+                for p in publishers]
+        _wait_drained(monitor)
+        drained = time.monotonic()
+        after = wait_until(lambda: monitor.diagnostics(since=drained), 5.0)
+        gpu_mib = memory.stop_mib() if memory else None
+    results = compile_results(namespaces, sent, monitor.arrivals, before, after)
+    results.update(gpu_memory_peak_mib=gpu_mib, logs=str(log_dir),
+                   transport='LARGE_DATA' if args.large_data else 'default (SHM+UDP)')
+    return results
+
+
+def _wait_drained(monitor: Monitor, limit_s: float = 15.0):
+    """Return once no depth has arrived for DRAIN_QUIET_S (or after ``limit_s``)."""
+    deadline = time.monotonic() + limit_s
+    count = -1
+    while time.monotonic() < deadline and count != monitor.arrival_count():
+        count = monitor.arrival_count()
+        time.sleep(DRAIN_QUIET_S)
