@@ -1,13 +1,15 @@
 """One camera of ``bench ros``: publishes frames at a rate, in its own process.
 
-Run by the bench as ``python -m depth_trt_ros.tools.bench.publisher``. It warms
-the graph up until ``--start-at`` minus ``--pause``, is silent during the pause
-(so the node drains and the bench reads its counters), then sends the measured
-frames, numbered from 0 in ``header.frame_id``, stamped with the wall clock at
-publication. It prints one JSON line: what it sent and at which rate.
+Run by the bench as ``python -m depth_trt_ros.tools.bench.publisher``. It prints
+``ready`` once its node subscribes, reads the start time (wall clock, s) from
+stdin, warms the graph up until ``--pause`` seconds before it, is silent during
+the pause (the node drains, the bench reads its counters), then sends the
+measured frames, numbered from 0 in ``header.frame_id`` and stamped with the
+wall clock at publication. It prints one JSON line: what it sent, at which rate.
 """
 import argparse
 import json
+import sys
 import time
 
 import rclpy
@@ -45,31 +47,38 @@ def publish_until(publisher, messages, rate: float, until: float, numbered: bool
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--topic', required=True)
+    parser.add_argument('--namespace', required=True, help='publishes <namespace>/image')
     parser.add_argument('--rate', type=float, required=True, help='Hz; 0 = flat out')
     parser.add_argument('--size', default='640x480')
     parser.add_argument('--bag')
     parser.add_argument('--bag-topic')
     parser.add_argument('--qos', default='reliable', choices=('reliable', 'best_effort'))
     parser.add_argument('--qos-depth', type=int, default=5)
-    parser.add_argument('--start-at', type=float, required=True, help='wall time (epoch s)')
+    parser.add_argument('--match-timeout', type=float, default=60.0)
     parser.add_argument('--pause', type=float, default=2.0)
     parser.add_argument('--duration', type=float, required=True)
     args = parser.parse_args(argv)
     messages = [fill_image(Image(), frame, 'rgb8') for frame in load_frames(args)]
     with ros_context():
-        node = rclpy.create_node('bench_camera', namespace='/depth_bench')
-        publisher = node.create_publisher(Image, args.topic, stream_qos(args.qos, args.qos_depth))
-        while publisher.get_subscription_count() == 0 and time.time() < args.start_at:
+        node = rclpy.create_node('bench_camera', namespace=args.namespace)
+        publisher = node.create_publisher(Image, 'image', stream_qos(args.qos, args.qos_depth))
+        deadline = time.monotonic() + args.match_timeout
+        while publisher.get_subscription_count() == 0:
+            if time.monotonic() > deadline:
+                print(f'no subscriber on {publisher.topic_name} after {args.match_timeout} s',
+                      file=sys.stderr)
+                return 1
             time.sleep(0.05)
-        warmup = publish_until(publisher, messages, args.rate, args.start_at - args.pause,
+        print('ready', flush=True)
+        start_at = float(sys.stdin.readline())
+        warmup = publish_until(publisher, messages, args.rate, start_at - args.pause,
                                numbered=False)
-        time.sleep(max(0.0, args.start_at - time.time()))
+        time.sleep(max(0.0, start_at - time.time()))
         started = time.time()
-        sent = publish_until(publisher, messages, args.rate, args.start_at + args.duration,
+        sent = publish_until(publisher, messages, args.rate, start_at + args.duration,
                              numbered=True)
         elapsed = time.time() - started
-        print(json.dumps({'topic': args.topic, 'warmup_sent': warmup, 'sent': sent,
+        print(json.dumps({'topic': publisher.topic_name, 'warmup_sent': warmup, 'sent': sent,
                           'started': started, 'elapsed_s': elapsed,
                           'publish_rate_hz': sent / elapsed if elapsed > 0 else 0.0}),
               flush=True)

@@ -1,13 +1,15 @@
 """``bench ros``: camera publishers -> depth_node processes -> this process, over DDS.
 
-Timeline: the nodes start and reach ``active``; the publishers start and warm
-the graph up; all fall silent for ``PAUSE_S`` while the bench reads the nodes'
-counters; the measured frames flow for ``--duration`` seconds; the bench waits
-for the last depth and reads the counters again. Counters are the differences.
+Timeline: the nodes start and reach ``active``; the publishers start and say
+``ready`` once matched; they get a common start time, warm the graph up, fall
+silent for ``PAUSE_S`` while the bench reads the nodes' counters, and send the
+measured frames for ``--duration`` seconds; the bench waits for the last depth
+and reads the counters again. Counters are the differences.
 """
 from contextlib import ExitStack
 import json
 import os
+import select
 from pathlib import Path
 import signal
 import subprocess
@@ -27,7 +29,7 @@ from depth_trt_ros.tools.bench.results import compile_results
 
 NAMESPACE = '/depth_bench'
 PAUSE_S = 2.0
-PUBLISHER_STARTUP_S = 5.0
+PUBLISHER_READY_S = 90.0
 DRAIN_QUIET_S = 1.0
 
 
@@ -74,12 +76,11 @@ def node_command(args, namespace: str) -> List[str]:
     return command
 
 
-def publisher_command(args, namespace: str, start_at: float) -> List[str]:
+def publisher_command(args, namespace: str) -> List[str]:
     command = [sys.executable, '-m', 'depth_trt_ros.tools.bench.publisher',
-               '--topic', f'{namespace}/image', '--rate', str(args.rate), '--size', args.size,
-               '--qos', args.qos, '--qos-depth', str(args.qos_depth),
-               '--start-at', repr(start_at), '--pause', str(PAUSE_S),
-               '--duration', str(args.duration)]
+               '--namespace', namespace, '--rate', str(args.rate), '--size', args.size,
+               '--qos', args.qos, '--qos-depth', str(args.qos_depth), '--pause', str(PAUSE_S),
+               '--duration', str(args.duration), '--match-timeout', str(PUBLISHER_READY_S)]
     if args.bag:
         command += ['--bag', args.bag] + (['--bag-topic', args.bag_topic]
                                           if args.bag_topic else [])
@@ -94,10 +95,12 @@ class Processes:
         self._env = env
         self._children: List = []
 
-    def start(self, name: str, command: List[str], stdout=None) -> subprocess.Popen:
+    def start(self, name: str, command: List[str], talk: bool = False) -> subprocess.Popen:
+        """Start ``command``; with ``talk``, its stdin and stdout are pipes to this process."""
         log = open(self._log_dir / f'{name}.log', 'w')
-        process = subprocess.Popen(command, env=self._env, stdout=stdout or log, stderr=log,
-                                   text=True)
+        pipe = subprocess.PIPE if talk else None
+        process = subprocess.Popen(command, env=self._env, stdin=pipe, stdout=pipe or log,
+                                   stderr=log, text=True)
         process.log_path = log.name
         self._children.append((process, log))
         return process
@@ -144,6 +147,15 @@ class GpuMemory:
         self._stop.set()
         self._thread.join()
         return (self.peak - self._start) / 2**20
+
+
+def expect_ready(process, timeout: float):
+    """Wait for the publisher's ``ready`` line; raise with its log if it never comes."""
+    readable, _, _ = select.select([process.stdout], [], [], timeout)
+    line = process.stdout.readline().strip() if readable else ''
+    if line != 'ready':
+        raise RuntimeError(f'camera publisher not ready ({line or "no answer"}); its log '
+                           f'({process.log_path}) ends:\n{log_tail(process)}')
 
 
 def wait_until(predicate, timeout: float, check=lambda: None, interval: float = 0.1):
@@ -196,9 +208,14 @@ def run_ros(args) -> Dict[str, object]:
         except TimeoutError:
             raise RuntimeError(f'depth_node not active after {args.node_timeout} s; logs in '
                                f'{log_dir}') from None
-        start_at = time.time() + PUBLISHER_STARTUP_S + args.warmup_s + PAUSE_S
-        publishers = [children.start(f'publisher{i}', publisher_command(args, ns, start_at),
-                                     stdout=subprocess.PIPE) for i, ns in enumerate(namespaces)]
+        publishers = [children.start(f'publisher{i}', publisher_command(args, ns), talk=True)
+                      for i, ns in enumerate(namespaces)]
+        for process in publishers:
+            expect_ready(process, PUBLISHER_READY_S + 30)
+        start_at = time.time() + args.warmup_s + PAUSE_S
+        for process in publishers:
+            process.stdin.write(f'{start_at!r}\n')
+            process.stdin.flush()
         time.sleep(max(0.0, start_at - time.time() - 0.1))
         before = monitor.diagnostics()
         sent = [json.loads(p.communicate(timeout=args.duration + 60)[0].splitlines()[-1])
