@@ -1,4 +1,5 @@
-"""``depth-trt-ros bench``: how fast depth gets from a camera to a subscriber.
+"""
+``depth-trt-ros bench``: how fast depth gets from a camera to a subscriber.
 
 Modes, from the model alone to the whole ROS graph:
 

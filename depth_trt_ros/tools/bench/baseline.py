@@ -1,4 +1,5 @@
-"""The baseline users start from: transformers on its own, one frame at a time.
+"""
+The baseline users start from: transformers on its own, one frame at a time.
 
 ``DPTImageProcessor`` as Depth-Anything-V2 ships it (the PIL implementation
 where torchvision is missing) on the CPU, then ``DepthAnythingForDepthEstimation``

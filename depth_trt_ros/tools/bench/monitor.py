@@ -19,7 +19,8 @@ class Arrival(NamedTuple):
 
 
 def parse_header(serialized: bytes) -> Tuple[int, str]:
-    """(stamp in ns, frame_id) from a serialized message that starts with a Header.
+    """
+    (stamp in ns, frame_id) from a serialized message that starts with a Header.
 
     Reading only the header keeps this process from spending a deserialization
     of the whole depth image per frame, so the measuring end is never the

@@ -1,4 +1,5 @@
-"""One camera of ``bench ros``: publishes frames at a rate, in its own process.
+"""
+One camera of ``bench ros``: publishes frames at a rate, in its own process.
 
 Run by the bench as ``python -m depth_trt_ros.tools.bench.publisher``. It prints
 ``ready`` once its node subscribes, reads the start time (wall clock, s) from

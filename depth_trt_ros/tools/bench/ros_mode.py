@@ -1,4 +1,5 @@
-"""``bench ros``: camera publishers -> depth_node processes -> this process, over DDS.
+"""
+``bench ros``: camera publishers -> depth_node processes -> this process, over DDS.
 
 Timeline: the nodes start and reach ``active``; the publishers start and say
 ``ready`` once matched; they get a common start time, warm the graph up, fall

@@ -1,4 +1,5 @@
-"""Numbers from samples: percentiles, frame rate, jitter, latency drift.
+"""
+Numbers from samples: percentiles, frame rate, jitter, latency drift.
 
 The names follow ros2_benchmark (isaac_ros_benchmark) where it has one, so
 that our JSON can be read beside its results.
@@ -34,7 +35,8 @@ def jitter(receipt_times_s: Sequence[float]) -> Dict[str, float]:
 
 
 def latency_drift(latencies_ms: Sequence[float]) -> Dict[str, float]:
-    """Median latency of the last third minus that of the first third, and the slope.
+    """
+    Median latency of the last third minus that of the first third, and the slope.
 
     A queue that grows shows as a positive drift; a pipeline that keeps up (or
     drops frames instead of queueing them) stays flat.

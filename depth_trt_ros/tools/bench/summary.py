@@ -1,4 +1,5 @@
-"""``bench summary``: one table over a folder of results, and the targets checked.
+"""
+``bench summary``: one table over a folder of results, and the targets checked.
 
 The targets (issue 4), for the frame size given (640x480 by default):
 
