@@ -38,7 +38,7 @@ else
   size=640x480 square=518x518 iterations=200 warmup=20 baseline_iterations=30 ros_s=10 warmup_s=3
 fi
 model_loop=(--iterations "$iterations" --warmup "$warmup")
-ros_loop=(--duration "$ros_s" --warmup-s "$warmup_s" --qos reliable)
+ros_loop=(--duration "$ros_s" --warmup-s "$warmup_s")
 
 # bench NAME MIN_SECONDS_LEFT ARGS...: one run, skipped when the budget left is below MIN.
 bench() {
@@ -73,7 +73,7 @@ bench "model-all-graph-$size" 30 model "${engine[@]}" --stages all --size "$size
   "${model_loop[@]}" "${base[@]}"
 for rate in 30 120 0; do
   bench "ros-${rate}hz-$size" 60 ros "${engine[@]}" --size "$size" --rate "$rate" \
-    "${ros_loop[@]}" "${base[@]}"
+    --qos reliable "${ros_loop[@]}" "${base[@]}"
 done
 bench "pipeline-$size" 30 pipeline "${engine[@]}" --size "$size" "${model_loop[@]}" "${base[@]}"
 for variant in graph nograph; do
@@ -90,7 +90,15 @@ bench "model-all-nograph-$size" 30 model "${engine[@]}" --no-cuda-graph --stages
   --size "$size" "${model_loop[@]}" "${base[@]}"
 for cameras in 2 4; do
   bench "ros-30hz-${cameras}cams-$size" 70 ros "${engine[@]}" --size "$size" --rate 30 \
-    --cameras "$cameras" "${ros_loop[@]}" "${base[@]}"
+    --cameras "$cameras" --qos reliable "${ros_loop[@]}" "${base[@]}"
+done
+# The "large images" table: of the frames sent, how many arrive per reliability and transport
+# (reliable with the default transport is ros-30hz above).
+for setting in best_effort reliable-large_data best_effort-large_data; do
+  transport=()
+  [[ $setting == *large_data ]] && transport=(--large-data)
+  bench "ros-30hz-$setting-$size" 60 ros "${engine[@]}" --size "$size" --rate 30 \
+    --qos "${setting%-large_data}" ${transport[@]+"${transport[@]}"} "${ros_loop[@]}" "${base[@]}"
 done
 
 echo "== summary (after ${SECONDS} s)"

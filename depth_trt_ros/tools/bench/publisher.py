@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Tuple
 
 import rclpy
 from sensor_msgs.msg import Image
@@ -24,25 +25,36 @@ from depth_trt_ros.tools.bench.frames import load_frames
 WARMUP_FRAME_ID = 'warmup'
 
 
-def publish_until(publisher, messages, rate: float, until: float, numbered: bool) -> int:
-    """Publish at ``rate`` Hz (0 = as fast as possible) until wall time ``until``."""
+def publish_until(publisher, messages, rate: float, until: float, numbered: bool
+                  ) -> Tuple[int, int]:
+    """
+    Publish at ``rate`` Hz (0 = as fast as possible) until wall time ``until``.
+
+    Returns (sent, refused): a reliable writer whose reader lags refuses a
+    write after blocking for a while, which flat out happens; such a frame is
+    not sent, is not numbered, and is counted apart.
+    """
     period = 1.0 / rate if rate > 0 else 0.0
     started = time.time()
-    count = 0
+    count = refused = 0
     while True:
         now = time.time()
-        due = started + count * period
+        due = started + (count + refused) * period
         if now >= until or due >= until:
-            return count
+            return count, refused
         if due > now:
             time.sleep(due - now)
         elif now - due > period > 0:
             # Fell behind (scheduler, GC): go on from now rather than send a burst.
-            started = now - count * period
+            started = now - (count + refused) * period
         msg = messages[count % len(messages)]
         msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(time.time_ns(), 10**9)
         msg.header.frame_id = str(count) if numbered else WARMUP_FRAME_ID
-        publisher.publish(msg)
+        try:
+            publisher.publish(msg)
+        except RuntimeError:  # rclpy's RCLError ('cannot publish data')
+            refused += 1
+            continue
         count += 1
 
 
@@ -72,14 +84,15 @@ def main(argv=None) -> int:
             time.sleep(0.05)
         print('ready', flush=True)
         start_at = float(sys.stdin.readline())
-        warmup = publish_until(publisher, messages, args.rate, start_at - args.pause,
-                               numbered=False)
+        warmup, _ = publish_until(publisher, messages, args.rate, start_at - args.pause,
+                                  numbered=False)
         time.sleep(max(0.0, start_at - time.time()))
         started = time.time()
-        sent = publish_until(publisher, messages, args.rate, start_at + args.duration,
-                             numbered=True)
+        sent, refused = publish_until(publisher, messages, args.rate,
+                                      start_at + args.duration, numbered=True)
         elapsed = time.time() - started
         print(json.dumps({'topic': publisher.topic_name, 'warmup_sent': warmup, 'sent': sent,
+                          'refused': refused,
                           'started': started, 'elapsed_s': elapsed,
                           'publish_rate_hz': sent / elapsed if elapsed > 0 else 0.0}),
               flush=True)

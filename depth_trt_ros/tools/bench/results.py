@@ -6,7 +6,8 @@ from depth_trt_ros.tools.bench.monitor import Arrival
 from depth_trt_ros.tools.bench.stats import jitter, latency_drift, mean_frame_rate, percentiles
 
 # depth_node's /diagnostics counters (frames_<name>) that the report accounts for.
-NODE_COUNTERS = ('received', 'published', 'dropped', 'lost_in_transport', 'skipped', 'bad')
+NODE_COUNTERS = ('received', 'published', 'dropped', 'lost_in_transport', 'skipped', 'bad',
+                 'failed')
 
 
 def counter_deltas(before: Dict[str, str], after: Dict[str, str]) -> Dict[str, int]:
@@ -30,15 +31,17 @@ def camera_results(sent: Dict, arrivals: Sequence[Arrival], before: Dict[str, st
     receipts_s = [a.received_ns / 1e9 for a in ordered]
     latencies = [(a.received_ns - a.stamp_ns) / 1e6 for a in ordered]
     node = counter_deltas(before, after)
-    frames = {'sent': sent['sent'], 'received': len(unique),
+    frames = {'sent': sent['sent'], 'refused_by_writer': sent['refused'],
+              'received': len(unique),
               'lost': sent['sent'] - len(unique), 'duplicates': len(arrivals) - len(unique),
               'node_received': node['received'], 'node_published': node['published'],
               'node_dropped': node['dropped'], 'node_skipped': node['skipped'],
-              'node_bad': node['bad'], 'node_lost_in_transport': node['lost_in_transport'],
+              'node_bad': node['bad'], 'node_failed': node['failed'],
+              'node_lost_in_transport': node['lost_in_transport'],
               'input_lost': sent['sent'] - node['received']}
     # Every frame sent and not received must be explained by a counter of the node.
     frames['unaccounted'] = frames['lost'] - (frames['input_lost'] + node['dropped']
-                                              + node['skipped'] + node['bad'])
+                                              + node['skipped'] + node['bad'] + node['failed'])
     return {'topic': sent['topic'], 'publish_rate_hz': sent['publish_rate_hz'],
             'throughput_fps': mean_frame_rate(receipts_s), 'latency_ms': percentiles(latencies),
             'first_latency_ms': latencies[0] if latencies else None,

@@ -159,6 +159,15 @@ def expect_ready(process, timeout: float):
                            f'({process.log_path}) ends:\n{log_tail(process)}')
 
 
+def publisher_report(process, timeout: float) -> Dict[str, object]:
+    """Return the publisher's closing JSON line; raise with its log if it ended without one."""
+    lines = process.communicate(timeout=timeout)[0].splitlines()
+    if process.returncode != 0 or not lines:
+        raise RuntimeError(f'camera publisher failed (exit {process.returncode}); its log '
+                           f'({process.log_path}) ends:\n{log_tail(process)}')
+    return json.loads(lines[-1])
+
+
 def wait_until(predicate, timeout: float, check=lambda: None, interval: float = 0.1):
     """Poll ``predicate`` until truthy (returned) or raise TimeoutError; ``check`` may raise."""
     deadline = time.monotonic() + timeout
@@ -219,8 +228,7 @@ def run_ros(args) -> Dict[str, object]:
             process.stdin.flush()
         time.sleep(max(0.0, start_at - time.time() - 0.1))
         before = monitor.diagnostics()
-        sent = [json.loads(p.communicate(timeout=args.duration + 60)[0].splitlines()[-1])
-                for p in publishers]
+        sent = [publisher_report(process, args.duration + 60) for process in publishers]
         _wait_drained(monitor)
         drained = time.monotonic()
         after = wait_until(lambda: monitor.diagnostics(since=drained), 5.0)
