@@ -33,6 +33,8 @@ export ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-71}
 if [[ $mode == --quick ]]; then
   engine=(--model random:tiny --device cpu --precision fp32 --input-size 140)
   size=160x120 square=140x140 iterations=5 warmup=1 baseline_iterations=2 ros_s=3 warmup_s=2
+  # On a small shared CPU, OpenMP threads of several processes spin against each other.
+  export OMP_NUM_THREADS=1
 else
   engine=(--model random:small --device cuda --precision fp16 --input-size 518)
   size=640x480 square=518x518 iterations=200 warmup=20 baseline_iterations=30 ros_s=10 warmup_s=3

@@ -95,3 +95,34 @@ def test_header_is_read_from_the_serialized_depth_image():
     msg.header.stamp.sec, msg.header.stamp.nanosec = 1_700_000_000, 123_456_789
     msg.header.frame_id = '41'
     assert parse_header(serialize_message(msg)) == (1_700_000_000_123_456_789, '41')
+
+
+def write_bag(path, frames):
+    """Write ``frames`` as bgr8 sensor_msgs/Image on /camera/image_raw (rosbag2, sqlite3)."""
+    from rosbags.rosbag2 import Writer
+    from rosbags.typesys import get_typestore, Stores
+
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    image_type = store.types['sensor_msgs/msg/Image']
+    header_type = store.types['std_msgs/msg/Header']
+    time_type = store.types['builtin_interfaces/msg/Time']
+    with Writer(path, version=8) as writer:
+        connection = writer.add_connection('/camera/image_raw', image_type.__msgtype__,
+                                           typestore=store)
+        for index, frame in enumerate(frames):
+            height, width = frame.shape[:2]
+            msg = image_type(header=header_type(stamp=time_type(sec=index, nanosec=0),
+                                                frame_id='camera'),
+                             height=height, width=width, encoding='bgr8', is_bigendian=0,
+                             step=width * 3, data=frame[..., ::-1].reshape(-1).copy())
+            writer.write(connection, index, store.serialize_cdr(msg, image_type.__msgtype__))
+
+
+def test_frames_come_from_a_rosbag_as_rgb(tmp_path):
+    from depth_trt_ros.tools.bench.frames import bag_frames, synthetic_frames
+
+    frames = synthetic_frames(32, 24, count=3)
+    write_bag(tmp_path / 'bag', frames)
+    loaded = bag_frames(str(tmp_path / 'bag'), None, limit=2)
+    assert len(loaded) == 2
+    assert all((a == b).all() for a, b in zip(loaded, frames))
