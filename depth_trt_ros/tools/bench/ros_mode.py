@@ -7,13 +7,9 @@ silent for ``PAUSE_S`` while the bench reads the nodes' counters, and send the
 measured frames for ``--duration`` seconds; the bench waits for the last depth
 and reads the counters again. Counters are the differences.
 """
-from contextlib import ExitStack
-import json
+from contextlib import contextmanager, ExitStack
 import os
-import select
 from pathlib import Path
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,6 +21,8 @@ from rclpy.executors import SingleThreadedExecutor
 import torch
 
 from depth_trt_ros.inference.backends.base import resolve_device
+from depth_trt_ros.tools.bench.children import expect_ready, log_tail, Processes, \
+    publisher_report
 from depth_trt_ros.tools.bench.monitor import Monitor
 from depth_trt_ros.tools.bench.results import compile_results
 
@@ -88,42 +86,6 @@ def publisher_command(args, namespace: str) -> List[str]:
     return command
 
 
-class Processes:
-    """Child processes with logs in files (a chatty child never blocks on a pipe)."""
-
-    def __init__(self, log_dir: Path, env: Dict[str, str]):
-        self._log_dir = log_dir
-        self._env = env
-        self._children: List = []
-
-    def start(self, name: str, command: List[str], talk: bool = False) -> subprocess.Popen:
-        """Start ``command``; with ``talk``, its stdin and stdout are pipes to this process."""
-        log = open(self._log_dir / f'{name}.log', 'w')
-        pipe = subprocess.PIPE if talk else None
-        process = subprocess.Popen(command, env=self._env, stdin=pipe, stdout=pipe or log,
-                                   stderr=log, text=True)
-        process.log_path = log.name
-        self._children.append((process, log))
-        return process
-
-    def stop_all(self):
-        """SIGINT first, so that nodes shut down as after Ctrl-C, then kill what lingers."""
-        for process, _ in self._children:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process, log in self._children:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
-
-
-def log_tail(process, lines: int = 20) -> str:
-    return '\n'.join(Path(process.log_path).read_text().splitlines()[-lines:])
-
-
 class GpuMemory:
     """Peak device-wide memory in use, sampled in the background, minus its start value."""
 
@@ -150,24 +112,6 @@ class GpuMemory:
         return (self.peak - self._start) / 2**20
 
 
-def expect_ready(process, timeout: float):
-    """Wait for the publisher's ``ready`` line; raise with its log if it never comes."""
-    readable, _, _ = select.select([process.stdout], [], [], timeout)
-    line = process.stdout.readline().strip() if readable else ''
-    if line != 'ready':
-        raise RuntimeError(f'camera publisher not ready ({line or "no answer"}); its log '
-                           f'({process.log_path}) ends:\n{log_tail(process)}')
-
-
-def publisher_report(process, timeout: float) -> Dict[str, object]:
-    """Return the publisher's closing JSON line; raise with its log if it ended without one."""
-    lines = process.communicate(timeout=timeout)[0].splitlines()
-    if process.returncode != 0 or not lines:
-        raise RuntimeError(f'camera publisher failed (exit {process.returncode}); its log '
-                           f'({process.log_path}) ends:\n{log_tail(process)}')
-    return json.loads(lines[-1])
-
-
 def wait_until(predicate, timeout: float, check=lambda: None, interval: float = 0.1):
     """Poll ``predicate`` until truthy (returned) or raise TimeoutError; ``check`` may raise."""
     deadline = time.monotonic() + timeout
@@ -192,43 +136,9 @@ def run_ros(args) -> Dict[str, object]:
         stack.callback(children.stop_all)
         nodes = [children.start(f'node{i}', node_command(args, ns))
                  for i, ns in enumerate(namespaces)]
-        context = rclpy.Context()
-        rclpy.init(context=context)
-        stack.callback(rclpy.try_shutdown, context=context)
-        bench_node = rclpy.create_node('bench_monitor', namespace=NAMESPACE, context=context)
-        monitor = Monitor(bench_node, namespaces)
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(bench_node)
-        threading.Thread(target=executor.spin, daemon=True).start()
-        stack.callback(executor.shutdown)
-
-        def nodes_alive():
-            for process in nodes:
-                if process.poll() is not None:
-                    raise RuntimeError(f'depth_node exited with {process.returncode}; its log '
-                                       f'({process.log_path}) ends:\n{log_tail(process)}')
-
-        def all_active():
-            latest = monitor.diagnostics()
-            return latest and all(v.get('state') == 'active' for v in latest.values())
-
-        try:
-            wait_until(lambda: all_active() and monitor.matched(), args.node_timeout,
-                       nodes_alive)
-        except TimeoutError:
-            raise RuntimeError(f'depth_node not active after {args.node_timeout} s; logs in '
-                               f'{log_dir}') from None
-        publishers = [children.start(f'publisher{i}', publisher_command(args, ns), talk=True)
-                      for i, ns in enumerate(namespaces)]
-        for process in publishers:
-            expect_ready(process, PUBLISHER_READY_S + 30)
-        start_at = time.time() + args.warmup_s + PAUSE_S
-        for process in publishers:
-            process.stdin.write(f'{start_at!r}\n')
-            process.stdin.flush()
-        time.sleep(max(0.0, start_at - time.time() - 0.1))
-        before = monitor.diagnostics()
-        sent = [publisher_report(process, args.duration + 60) for process in publishers]
+        monitor = stack.enter_context(monitoring(namespaces))
+        wait_active(monitor, nodes, args.node_timeout)
+        sent, before = send_frames(args, children, namespaces, monitor)
         _wait_drained(monitor)
         drained = time.monotonic()
         after = wait_until(lambda: monitor.diagnostics(since=drained), 5.0)
@@ -237,6 +147,57 @@ def run_ros(args) -> Dict[str, object]:
     results.update(gpu_memory_peak_mib=gpu_mib, logs=str(log_dir),
                    transport='LARGE_DATA' if args.large_data else 'default (SHM+UDP)')
     return results
+
+
+@contextmanager
+def monitoring(namespaces: List[str]):
+    """Yield a Monitor spun on its own context and thread, shut down on exit."""
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    executor = SingleThreadedExecutor(context=context)
+    try:
+        node = rclpy.create_node('bench_monitor', namespace=NAMESPACE, context=context)
+        monitor = Monitor(node, namespaces)
+        executor.add_node(node)
+        threading.Thread(target=executor.spin, daemon=True).start()
+        yield monitor
+    finally:
+        executor.shutdown()
+        rclpy.try_shutdown(context=context)
+
+
+def wait_active(monitor: Monitor, nodes: List, timeout: float):
+    """Wait until every node says ``active`` and publishes depth to the monitor."""
+    def alive():
+        for process in nodes:
+            if process.poll() is not None:
+                raise RuntimeError(f'depth_node exited with {process.returncode}; its log '
+                                   f'({process.log_path}) ends:\n{log_tail(process)}')
+
+    def active():
+        latest = monitor.diagnostics()
+        return latest and all(v.get('state') == 'active' for v in latest.values())
+
+    try:
+        wait_until(lambda: active() and monitor.matched(), timeout, alive)
+    except TimeoutError:
+        raise RuntimeError(f'depth_node not active after {timeout} s; logs: '
+                           f'{", ".join(p.log_path for p in nodes)}') from None
+
+
+def send_frames(args, children: Processes, namespaces: List[str], monitor: Monitor):
+    """Run the publishers to the end; return their reports and the counters before."""
+    publishers = [children.start(f'publisher{i}', publisher_command(args, ns), talk=True)
+                  for i, ns in enumerate(namespaces)]
+    for process in publishers:
+        expect_ready(process, PUBLISHER_READY_S + 30)
+    start_at = time.time() + args.warmup_s + PAUSE_S
+    for process in publishers:
+        process.stdin.write(f'{start_at!r}\n')
+        process.stdin.flush()
+    time.sleep(max(0.0, start_at - time.time() - 0.1))
+    before = monitor.diagnostics()
+    return [publisher_report(process, args.duration + 60) for process in publishers], before
 
 
 def _wait_drained(monitor: Monitor, limit_s: float = 15.0):
