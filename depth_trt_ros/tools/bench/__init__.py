@@ -16,6 +16,7 @@ from pathlib import Path
 from depth_trt_ros.inference.backends import BACKEND_NAMES
 from depth_trt_ros.inference.preprocess import DEFAULT_INPUT_SIZE
 from depth_trt_ros.tools.bench.report import environment, model_note, write_report
+from depth_trt_ros.tools.bench.summary import register as register_summary
 
 MODES = ('baseline', 'model', 'pipeline', 'ros')
 
@@ -43,6 +44,22 @@ def _common(parser: argparse.ArgumentParser):
     parser.add_argument('-o', '--output', metavar='JSON', help='write the result here')
 
 
+def _ros_options(parser: argparse.ArgumentParser):
+    parser.add_argument('--rate', type=float, default=30.0, help='Hz per camera; 0 = flat out')
+    parser.add_argument('--duration', type=float, default=10.0, help='measured seconds')
+    parser.add_argument('--warmup-s', type=float, default=3.0, help='warm-up seconds')
+    parser.add_argument('--cameras', type=int, default=1, help='cameras, one topic each')
+    parser.add_argument('--qos', choices=('reliable', 'best_effort'), default='reliable',
+                        help='input reliability of publishers and nodes')
+    parser.add_argument('--qos-depth', type=int, default=5, help='input history depth')
+    parser.add_argument('--large-data', action='store_true',
+                        help='FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA on every process '
+                        '(otherwise unset on every process)')
+    parser.add_argument('--node-timeout', type=float, default=180.0,
+                        help='seconds a node may take to become active')
+    parser.add_argument('--log-dir', help='node and publisher logs (default: a temp folder)')
+
+
 def register(subparsers):
     parser = subparsers.add_parser('bench', help='measure throughput and latency',
                                    description=__doc__,
@@ -54,12 +71,11 @@ def register(subparsers):
     model.add_argument('--batch', type=int, default=1, help='frames per backend call')
     pipeline = modes.add_parser('pipeline', help='Image message in, Image message out')
     ros = modes.add_parser('ros', help='publishers -> depth_node -> subscriber over DDS')
-    from depth_trt_ros.tools.bench import ros_mode, summary
-    ros_mode.add_arguments(ros)
+    _ros_options(ros)
     for mode_parser in (baseline, model, pipeline, ros):
         _common(mode_parser)
         mode_parser.set_defaults(func=run)
-    summary.register(modes)
+    register_summary(modes)
 
 
 def baseline_for(args, frames):

@@ -32,22 +32,6 @@ PUBLISHER_READY_S = 90.0
 DRAIN_QUIET_S = 1.0
 
 
-def add_arguments(parser):
-    parser.add_argument('--rate', type=float, default=30.0, help='Hz per camera; 0 = flat out')
-    parser.add_argument('--duration', type=float, default=10.0, help='measured seconds')
-    parser.add_argument('--warmup-s', type=float, default=3.0, help='warm-up seconds')
-    parser.add_argument('--cameras', type=int, default=1, help='cameras, one topic each')
-    parser.add_argument('--qos', choices=('reliable', 'best_effort'), default='reliable',
-                        help='input reliability of publishers and nodes')
-    parser.add_argument('--qos-depth', type=int, default=5, help='input history depth')
-    parser.add_argument('--large-data', action='store_true',
-                        help='FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA on every process '
-                        '(otherwise unset on every process)')
-    parser.add_argument('--node-timeout', type=float, default=180.0,
-                        help='seconds a node may take to become active')
-    parser.add_argument('--log-dir', help='node and publisher logs (default: a temp folder)')
-
-
 def set_transport(large_data: bool):
     """Set or unset LARGE_DATA here, before any participant exists; children inherit it."""
     if large_data:

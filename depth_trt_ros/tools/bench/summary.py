@@ -16,8 +16,8 @@ from typing import Dict, List, Optional, Tuple
 
 SUMMARY_FILE = 'summary.json'
 COLUMNS = (('run', 28), ('mode', 9), ('size', 9), ('batch', 5), ('graph', 5), ('rate', 5),
-           ('cams', 4), ('FPS', 8), ('p50 ms', 8), ('p99 ms', 8), ('sent/recv/lost', 16),
-           ('x base', 7))
+           ('cams', 4), ('FPS', 8), ('FPS/cam', 8), ('p50 ms', 8), ('p99 ms', 8),
+           ('sent/recv/lost', 16), ('x base', 7))
 
 
 def register(modes):
@@ -32,6 +32,10 @@ def load_reports(folder: Path) -> Dict[str, Dict]:
             if path.name != SUMMARY_FILE}
 
 
+def rate_text(rate: float) -> str:
+    return f'{rate:g}' if rate else 'max'
+
+
 def row(name: str, report: Dict) -> List[str]:
     config, results = report['config'], report['results']
     frames = results.get('frames')
@@ -40,8 +44,9 @@ def row(name: str, report: Dict) -> List[str]:
     return [name, report['mode'], config['size'],
             str(config.get('batch', 1)) if report['mode'] == 'model' else '-',
             'on' if config.get('cuda_graph') and report['mode'] != 'baseline' else 'off',
-            (f"{config['rate']:g}" if config['rate'] else 'max') if ros else '-',
+            rate_text(config['rate']) if ros else '-',
             str(config['cameras']) if ros else '-', f"{results['throughput_fps']:.1f}",
+            f"{min(results['throughput_per_camera_fps']):.1f}" if ros else '-',
             f"{latency.get('p50', float('nan')):.2f}", f"{latency.get('p99', float('nan')):.2f}",
             f"{frames['sent']}/{frames['received']}/{frames['lost']}" if frames else '-',
             f"{report['speedup_vs_baseline']:.2f}" if 'speedup_vs_baseline' in report else '-']
@@ -51,6 +56,20 @@ def format_rows(rows: List[List[str]]) -> str:
     header = ''.join(f'{title:>{width}} ' for title, width in COLUMNS)
     return '\n'.join([header] + [''.join(f'{cell:>{width}} ' for cell, (_, width)
                                          in zip(cells, COLUMNS)) for cells in rows])
+
+
+def arrival_lines(reports: Dict[str, Dict]) -> List[str]:
+    """List, per ros run, how many of the frames sent arrived (the "large images" table)."""
+    lines = []
+    for name, report in reports.items():
+        if report['mode'] == 'ros':
+            config, frames = report['config'], report['results']['frames']
+            share = frames['received'] / frames['sent'] if frames['sent'] else 0.0
+            lines.append(f"  {report['versions']['ros_distro'] or '?':<8}{config['size']:>10} "
+                         f"{config['qos']:<12}{'LARGE_DATA' if config['large_data'] else '-':<11}"
+                         f"{rate_text(config['rate']):>5} Hz x{config['cameras']}  "
+                         f"{frames['received']}/{frames['sent']} ({share:.0%})  [{name}]")
+    return lines
 
 
 def find(reports: Dict[str, Dict], mode: str, size: str, **config) -> Optional[Dict]:
@@ -118,6 +137,8 @@ def run(args) -> int:
         print(f'no bench results in {folder}')
         return 1
     print(format_rows([row(name, report) for name, report in reports.items()]))
+    print('\nframes arrived of sent (distro, size, input QoS, transport, rate, cameras):')
+    print('\n'.join(arrival_lines(reports)))
     checks = check_targets(reports, args.size)
     print(f'\ntargets at {args.size}:')
     for name, measured, verdict in checks:
