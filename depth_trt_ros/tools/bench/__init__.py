@@ -96,7 +96,7 @@ def run(args) -> int:
     frames = frame_source.load_frames(args)
     size = f'{frames[0].shape[1]}x{frames[0].shape[0]}'
     config = {name: value for name, value in vars(args).items() if name != 'func'}
-    report = dict(environment(), mode=args.mode, model_note=model_note(args.model),
+    report = dict(mode=args.mode, model_note=model_note(args.model),
                   config=dict(config, size=size))
     if args.mode == 'baseline':
         from depth_trt_ros.tools.bench.baseline import measure_baseline
@@ -108,6 +108,8 @@ def run(args) -> int:
     if report.get('baseline'):
         report['speedup_vs_baseline'] = (report['results']['throughput_fps']
                                          / report['baseline']['throughput_fps'])
+    # Read last: ros mode sets the DDS transport variable that the versions record.
+    report.update(environment())
     write_report(report, args.output)
     return 0
 

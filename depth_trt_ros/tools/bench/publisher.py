@@ -2,11 +2,12 @@
 One camera of ``bench ros``: publishes frames at a rate, in its own process.
 
 Run by the bench as ``python -m depth_trt_ros.tools.bench.publisher``. It prints
-``ready`` once its node subscribes, reads the start time (wall clock, s) from
-stdin, warms the graph up until ``--pause`` seconds before it, is silent during
-the pause (the node drains, the bench reads its counters), then sends the
-measured frames, numbered from 0 in ``header.frame_id`` and stamped with the
-wall clock at publication. It prints one JSON line: what it sent, at which rate.
+``ready`` once its node subscribes (or it gave up waiting), reads the start time
+(wall clock, s) from stdin, warms the graph up until ``--pause`` seconds before
+it, is silent during the pause (the node drains, the bench reads its counters),
+then sends the measured frames, numbered from 0 in ``header.frame_id`` and
+stamped with the wall clock at publication. It prints one JSON line: what it
+sent, at which rate, and whether its node had matched.
 """
 import argparse
 import json
@@ -58,6 +59,16 @@ def publish_until(publisher, messages, rate: float, until: float, numbered: bool
         count += 1
 
 
+def wait_for_subscriber(publisher, timeout: float) -> bool:
+    """Wait until the node's subscription matched this publisher; False after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while publisher.get_subscription_count() == 0:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--namespace', required=True, help='publishes <namespace>/image')
@@ -75,13 +86,10 @@ def main(argv=None) -> int:
     with ros_context():
         node = rclpy.create_node('bench_camera', namespace=args.namespace)
         publisher = node.create_publisher(Image, 'image', stream_qos(args.qos, args.qos_depth))
-        deadline = time.monotonic() + args.match_timeout
-        while publisher.get_subscription_count() == 0:
-            if time.monotonic() > deadline:
-                print(f'no subscriber on {publisher.topic_name} after {args.match_timeout} s',
-                      file=sys.stderr)
-                return 1
-            time.sleep(0.05)
+        matched = wait_for_subscriber(publisher, args.match_timeout)
+        if not matched:
+            print(f'no subscriber on {publisher.topic_name} after {args.match_timeout} s: '
+                  'publishing anyway, so the report shows what arrives', file=sys.stderr)
         print('ready', flush=True)
         start_at = float(sys.stdin.readline())
         warmup, _ = publish_until(publisher, messages, args.rate, start_at - args.pause,
@@ -92,7 +100,7 @@ def main(argv=None) -> int:
                                       start_at + args.duration, numbered=True)
         elapsed = time.time() - started
         print(json.dumps({'topic': publisher.topic_name, 'warmup_sent': warmup, 'sent': sent,
-                          'refused': refused,
+                          'refused': refused, 'matched': matched,
                           'started': started, 'elapsed_s': elapsed,
                           'publish_rate_hz': sent / elapsed if elapsed > 0 else 0.0}),
               flush=True)

@@ -43,6 +43,7 @@ def camera_results(sent: Dict, arrivals: Sequence[Arrival], before: Dict[str, st
     frames['unaccounted'] = frames['lost'] - (frames['input_lost'] + node['dropped']
                                               + node['skipped'] + node['bad'] + node['failed'])
     return {'topic': sent['topic'], 'publish_rate_hz': sent['publish_rate_hz'],
+            'publisher_matched': sent['matched'],
             'throughput_fps': mean_frame_rate(receipts_s), 'latency_ms': percentiles(latencies),
             'first_latency_ms': latencies[0] if latencies else None,
             'last_latency_ms': latencies[-1] if latencies else None,
@@ -60,6 +61,7 @@ def compile_results(namespaces: Sequence[str], sent: List[Dict],
     totals = {key: sum(c['frames'][key] for c in cameras) for key in cameras[0]['frames']}
     throughputs = [c['throughput_fps'] for c in cameras]
     return {'throughput_fps': sum(throughputs),
+            'publishers_matched': all(c['publisher_matched'] for c in cameras),
             'throughput_per_camera_fps': throughputs,
             'latency_ms': percentiles(latencies), 'frames': totals,
             'latency_drift': max((c['latency_drift'] for c in cameras),

@@ -68,7 +68,9 @@ def arrival_lines(reports: Dict[str, Dict]) -> List[str]:
             lines.append(f"  {report['versions']['ros_distro'] or '?':<8}{config['size']:>10} "
                          f"{config['qos']:<12}{'LARGE_DATA' if config['large_data'] else '-':<11}"
                          f"{rate_text(config['rate']):>5} Hz x{config['cameras']}  "
-                         f"{frames['received']}/{frames['sent']} ({share:.0%})  [{name}]")
+                         f"{frames['received']}/{frames['sent']} ({share:.0%})  [{name}]"
+                         + ('' if report['results']['publishers_matched'] else
+                            '  (a publisher never matched its node)'))
     return lines
 
 
