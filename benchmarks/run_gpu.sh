@@ -51,7 +51,8 @@ bench() {
     return
   fi
   echo "== $name"
-  timeout "$left" "$python" -m depth_trt_ros.tools.cli bench "$@" -o "$out/$name.json" \
+  # One hung run must not eat the whole budget.
+  timeout "$((left < 180 ? left : 180))" "$python" -m depth_trt_ros.tools.cli bench "$@" -o "$out/$name.json" \
     > "$out/$name.log" 2>&1
   local status=$?
   if ((status != 0)); then
