@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 SUMMARY_FILE = 'summary.json'
-COLUMNS = (('run', 28), ('mode', 9), ('size', 9), ('batch', 5), ('graph', 5), ('rate', 5),
+COLUMNS = (('run', 40), ('mode', 9), ('size', 9), ('batch', 5), ('graph', 5), ('rate', 5),
            ('cams', 4), ('FPS', 8), ('FPS/cam', 8), ('p50 ms', 8), ('p99 ms', 8),
            ('sent/recv/lost', 16), ('x base', 7))
 
