@@ -104,9 +104,9 @@ for setting in best_effort reliable-large_data best_effort-large_data; do
     --qos "${setting%-large_data}" ${transport[@]+"${transport[@]}"} "${ros_loop[@]}" "${base[@]}"
 done
 
-# Above the model's rate but not a flood: if flat out misses the 0.85x target, this run tells
-# a node that cannot keep up from a node drowned by its input.
-bench "ros-240hz-$size" 60 ros "${engine[@]}" --size "$size" --rate 240 --qos reliable \
+# Above the estimator's rate (368 FPS on the H200, benchmarks/NOTES.md) but not a flood: if flat
+# out misses the 0.85x target, this run tells a node that cannot keep up from one drowned.
+bench "ros-500hz-$size" 60 ros "${engine[@]}" --size "$size" --rate 500 --qos reliable \
   "${ros_loop[@]}" "${base[@]}"
 
 echo "== summary (after ${SECONDS} s)"
