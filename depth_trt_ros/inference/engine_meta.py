@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, fields
 import hashlib
 import json
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from depth_trt_ros.inference.backends.base import ModelLoadError
 from depth_trt_ros.inference.engine_profile import EngineProfile
@@ -97,14 +97,6 @@ def sidecar_path(engine_path) -> Path:
     return engine_path.with_name(engine_path.name + SIDECAR_SUFFIX)
 
 
-def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as stream:
-        for block in iter(lambda: stream.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_sidecar(engine_path, metadata: EngineMetadata) -> Path:
     path = sidecar_path(engine_path)
     path.write_text(json.dumps(metadata.to_dict(), indent=2) + '\n')
@@ -125,20 +117,22 @@ def read_sidecar(engine_path) -> EngineMetadata:
     return EngineMetadata.from_dict(data, source=f"sidecar '{path}'")
 
 
-def check_engine_file(engine_path, metadata: EngineMetadata):
-    """Refuse an engine file that is missing, truncated, or not the one the sidecar describes."""
+def read_engine(engine_path) -> Tuple[EngineMetadata, bytes]:
+    """Return the sidecar and the engine bytes, refusing a missing, truncated or swapped engine."""
     path = Path(engine_path)
     if not path.is_file():
         raise ModelLoadError(f"engine '{path}' does not exist: build one with "
                              "'depth-trt-ros export'")
-    size = path.stat().st_size
-    if size != metadata.engine_bytes:
-        raise ModelLoadError(f"engine '{path}' has {size} bytes but its sidecar records "
+    metadata = read_sidecar(path)
+    data = path.read_bytes()
+    if len(data) != metadata.engine_bytes:
+        raise ModelLoadError(f"engine '{path}' has {len(data)} bytes but its sidecar records "
                              f'{metadata.engine_bytes} (truncated or replaced copy): copy it '
                              f'again or {_REBUILD_HINT}')
-    if file_sha256(path) != metadata.engine_sha256:
+    if hashlib.sha256(data).hexdigest() != metadata.engine_sha256:
         raise ModelLoadError(f"engine '{path}' does not match the sha256 in its sidecar "
                              f'(corrupt or replaced file): copy it again or {_REBUILD_HINT}')
+    return metadata, data
 
 
 def capability_matches(capability: str, targets: Sequence[str]) -> bool:
