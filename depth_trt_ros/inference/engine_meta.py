@@ -81,7 +81,7 @@ class EngineMetadata:
         return self.depth_estimation_type == 'metric'
 
     def rebuild_command(self) -> str:
-        """The export command that rebuilds this engine on the machine that runs it."""
+        """Return the export command that rebuilds this engine where it runs."""
         cameras = ' '.join(f'--camera {camera}' for camera in self.cameras)
         return (f"depth-trt-ros export --model {self.model} --precision {self.precision} "
                 f"{cameras} --input-size {self.preprocessing['input_size']} "

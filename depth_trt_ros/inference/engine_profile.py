@@ -56,7 +56,7 @@ class EngineProfile:
 def profile_for_cameras(cameras: Sequence[Tuple[int, int]],
                         input_size: int = DEFAULT_INPUT_SIZE,
                         max_batch: int = 1) -> EngineProfile:
-    """The smallest profile that covers every camera ``(width, height)``.
+    """Return the smallest profile that covers every camera ``(width, height)``.
 
     Each camera maps through ``network_input_size`` (the node's resize rule),
     so the engine sees the aspect-preserving size the node will feed it, not

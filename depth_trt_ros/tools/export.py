@@ -55,13 +55,13 @@ def register(subparsers):
 
 
 def file_stem(model: str) -> str:
-    """A file-name-safe stem for a model reference: ``random:tiny`` -> ``random-tiny``."""
+    """Turn a model reference into a file-name stem: ``random:tiny`` -> ``random-tiny``."""
     name = Path(model.rstrip('/')).name if not model.endswith('.onnx') else Path(model).stem
     return re.sub(r'[^A-Za-z0-9._-]+', '-', name).strip('-') or 'model'
 
 
 def needs_fp16_onnx(precision: str, onnx_only: bool) -> bool:
-    """An fp16 engine without the FP16 builder flag (TensorRT-RTX) must start from fp16 ONNX."""
+    """Tell whether to export fp16 ONNX: fp16 without an FP16 builder flag needs one."""
     if precision != 'fp16':
         return False
     return onnx_only or tensorrt_runtime.trt is None or not (
