@@ -31,13 +31,16 @@ class TensorRTBackend(Backend):
         if device.type != 'cuda':
             raise ValueError("the tensorrt backend runs only on CUDA: set device to 'cuda[:N]',"
                              ' or use backend onnxruntime or torch on the CPU')
+        metadata, plan = read_engine(model_path)
+        if precision == 'auto':  # the build fixed the precision; 'auto' takes the engine's
+            precision = metadata.precision
+        if precision != metadata.precision:
+            raise ModelLoadError(f"engine '{model_path}' is {metadata.precision}: set "
+                                 f'precision to {metadata.precision} (or auto), or rebuild '
+                                 f'with --precision {precision}')
         super().__init__(device, precision)
         self.model_path = str(Path(model_path))
-        self.metadata, plan = read_engine(model_path)
-        if precision != self.metadata.precision:
-            raise ModelLoadError(f"engine '{model_path}' is {self.metadata.precision}: set "
-                                 f'precision to {self.metadata.precision}, or rebuild with '
-                                 f'--precision {precision}')
+        self.metadata = metadata
         trt = tensorrt_runtime.require_tensorrt()
         major, minor = torch.cuda.get_device_capability(device)
         check_runtime(self.metadata, tensorrt_runtime.MODULE_NAME, tensorrt_runtime.VERSION,
