@@ -5,8 +5,6 @@ import torch
 from depth_trt_ros.inference.backends import create_backend
 from depth_trt_ros.inference.backends.tensorrt_backend import TensorRTBackend
 
-pytest_plugins = ['tensorrt_fixtures']
-
 
 def test_cpu_is_refused_with_the_alternatives():
     with pytest.raises(ValueError, match="runs only on CUDA.*onnxruntime or torch"):
@@ -19,6 +17,6 @@ def test_auto_picks_tensorrt_for_engine_files():
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='this machine has CUDA')
-def test_cuda_request_without_cuda_is_refused(tiny_engine):
+def test_cuda_request_without_cuda_is_refused():
     with pytest.raises(ValueError, match='CUDA is not available'):
-        TensorRTBackend(str(tiny_engine), device='cuda', precision='fp32')
+        TensorRTBackend('model.engine', device='cuda', precision='fp32')
