@@ -188,7 +188,13 @@ def _load_timing_cache(trt, config, path: Optional[Path]):
         return None
     data = path.read_bytes() if path.is_file() else b''
     cache = config.create_timing_cache(data)
-    config.set_timing_cache(cache, ignore_mismatch=False)
+    if data and (cache is None or not config.set_timing_cache(cache, ignore_mismatch=False)):
+        _LOG.warning('timing cache %s is unreadable or from another TensorRT or GPU: '
+                     'starting a new one', path)
+        data = b''
+    if not data:
+        cache = config.create_timing_cache(b'')
+        config.set_timing_cache(cache, ignore_mismatch=False)
     _LOG.info('timing cache %s: %s', path, f'reused ({len(data)} bytes)' if data else 'new')
     return cache
 
@@ -255,6 +261,7 @@ def build_engine(onnx_path, engine_path, request: BuildRequest) -> EngineMetadat
     engine_path.parent.mkdir(parents=True, exist_ok=True)
     engine_path.write_bytes(engine_bytes)
     if timing_cache is not None:
+        request.timing_cache.parent.mkdir(parents=True, exist_ok=True)
         request.timing_cache.write_bytes(memoryview(config.get_timing_cache().serialize()))
     metadata = EngineMetadata(
         model=summary.metadata.get('source_model') or request.model,

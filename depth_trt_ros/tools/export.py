@@ -89,6 +89,8 @@ def run(args) -> int:
     if args.opset < MIN_OPSET:
         raise ValueError(f'opset {args.opset} is too old: use --opset {MIN_OPSET} or newer')
     args.precision = args.precision or ('fp32' if args.onnx_only else 'fp16')
+    if not args.onnx_only:
+        tensorrt_runtime.require_tensorrt()  # fail before the slow export, not after it
     cameras = args.camera or list(DEFAULT_CAMERAS)
     sizes = [parse_camera(camera) for camera in cameras]
     profile = profile_for_cameras(sizes, args.input_size, args.max_batch)
