@@ -187,12 +187,12 @@ def _load_timing_cache(trt, config, path: Optional[Path]):
         _LOG.info('timing cache %s not used: TensorRT-RTX ignores timing caches', path)
         return None
     data = path.read_bytes() if path.is_file() else b''
-    cache = config.create_timing_cache(data)
-    if data and (cache is None or not config.set_timing_cache(cache, ignore_mismatch=False)):
-        _LOG.warning('timing cache %s is unreadable or from another TensorRT or GPU: '
-                     'starting a new one', path)
-        data = b''
-    if not data:
+    cache = config.create_timing_cache(data) if data else None
+    if cache is None or not config.set_timing_cache(cache, ignore_mismatch=False):
+        if data:
+            _LOG.warning('timing cache %s is unreadable or from another TensorRT or GPU: '
+                         'starting a new one', path)
+            data = b''
         cache = config.create_timing_cache(b'')
         config.set_timing_cache(cache, ignore_mismatch=False)
     _LOG.info('timing cache %s: %s', path, f'reused ({len(data)} bytes)' if data else 'new')
