@@ -22,7 +22,7 @@ from depth_trt_ros.inference.estimator import DepthEstimator
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
 
 PLAN = b'stand-in plan'
-VERSION = 'stand-in-10.0'
+VERSION = '10.0.0-stand-in'
 _TYPESTR = {torch.float32: '<f4', torch.float16: '<f2'}
 
 

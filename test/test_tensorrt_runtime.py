@@ -59,3 +59,10 @@ def test_imported_module_is_described():
         pytest.skip('no TensorRT Python module is importable')
     assert tensorrt_runtime.MODULE_NAME in tensorrt_runtime.MODULE_NAMES
     assert tensorrt_runtime.VERSION == tensorrt_runtime.trt.__version__
+
+
+def test_tensorrt_older_than_10_is_refused():
+    tensorrt_runtime.check_version('tensorrt', '10.3.0.30')
+    tensorrt_runtime.check_version('tensorrt_rtx', '1.7.1.116')
+    with pytest.raises(ModelLoadError, match='8.5.2 is too old.*TensorRT 10 or newer'):
+        tensorrt_runtime.check_version('tensorrt', '8.5.2')

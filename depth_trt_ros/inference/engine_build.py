@@ -144,7 +144,7 @@ class PhaseBar:
 
 
 def _progress_monitor(trt, bar: PhaseBar):
-    """Wrap ``bar`` in a ``trt.IProgressMonitor`` (TensorRT 10+ and TensorRT-RTX)."""
+    """Wrap ``bar`` in a ``trt.IProgressMonitor`` (every TensorRT this package accepts has it)."""
 
     class Monitor(trt.IProgressMonitor):
         def __init__(self):
@@ -180,7 +180,7 @@ def _target_gpu(trt_module_name: str) -> Tuple[Optional[str], Optional[str], lis
             'full TensorRT engine: runs only on this GPU model')
 
 
-def _load_timing_cache(trt, config, path: Optional[Path]):
+def _load_timing_cache(config, path: Optional[Path]):
     if path is None:
         return None
     if not tensorrt_runtime.supports_timing_cache():
@@ -220,6 +220,20 @@ def _parse(trt, builder, logger, onnx_path: Path, strongly_typed: bool):
                              for name, t in tensors.items()}
 
 
+def _configure(trt, builder, request: BuildRequest, fp16_flag: bool, bar: PhaseBar):
+    """Builder config: workspace, precision flag, profile, timing cache, progress."""
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(request.workspace_gb * _GIB))
+    if fp16_flag:
+        config.set_flag(trt.BuilderFlag.FP16)
+    profile = builder.create_optimization_profile()
+    profile.set_shape(INPUT_NAME, request.profile.min_shape, request.profile.opt_shape,
+                      request.profile.max_shape)
+    config.add_optimization_profile(profile)
+    config.progress_monitor = _progress_monitor(trt, bar)
+    return config, _load_timing_cache(config, request.timing_cache)
+
+
 def build_engine(onnx_path, engine_path, request: BuildRequest) -> EngineMetadata:
     """Build ``engine_path`` from ``onnx_path`` and write its sidecar; return the metadata."""
     trt = tensorrt_runtime.require_tensorrt()
@@ -231,18 +245,8 @@ def build_engine(onnx_path, engine_path, request: BuildRequest) -> EngineMetadat
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     network, _parser, io_dtypes = _parse(trt, builder, logger, onnx_path, not fp16_flag)
-    config = builder.create_builder_config()
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(request.workspace_gb * _GIB))
-    if fp16_flag:
-        config.set_flag(trt.BuilderFlag.FP16)
-    profile = builder.create_optimization_profile()
-    profile.set_shape(INPUT_NAME, request.profile.min_shape, request.profile.opt_shape,
-                      request.profile.max_shape)
-    config.add_optimization_profile(profile)
-    timing_cache = _load_timing_cache(trt, config, request.timing_cache)
     bar = PhaseBar()
-    if hasattr(trt, 'IProgressMonitor'):
-        config.progress_monitor = _progress_monitor(trt, bar)
+    config, timing_cache = _configure(trt, builder, request, fp16_flag, bar)
     _LOG.info('building %s engine (%s, %s network) for %s with %s %s',
               request.precision, 'FP16 flag' if fp16_flag else 'strongly typed',
               io_dtypes[INPUT_NAME], request.profile.describe(),
@@ -268,8 +272,7 @@ def build_engine(onnx_path, engine_path, request: BuildRequest) -> EngineMetadat
         precision=request.precision, input_name=INPUT_NAME, output_name=OUTPUT_NAME,
         io_dtypes=io_dtypes, profile=request.profile, cameras=list(request.cameras),
         preprocessing={'input_size': request.input_size, 'mean': list(IMAGENET_MEAN),
-                       'std': list(IMAGENET_STD), 'multiple': PATCH_MULTIPLE,
-                       'resize': 'keep aspect ratio, bicubic, antialias'},
+                       'std': list(IMAGENET_STD), 'multiple': PATCH_MULTIPLE},
         tensorrt_module=tensorrt_runtime.MODULE_NAME,
         tensorrt_version=tensorrt_runtime.VERSION, gpu_name=gpu_name,
         compute_capability=capability, target_compute_capabilities=targets,

@@ -14,6 +14,8 @@ from depth_trt_ros.inference.backends.base import ModelLoadError
 
 MODULE_NAMES = ('tensorrt', 'tensorrt_rtx')
 RTX_MODULE_NAME = 'tensorrt_rtx'
+# Strongly typed networks, IProgressMonitor and the named-tensor API all exist from 10.0.
+MIN_TENSORRT_MAJOR = 10
 # TensorRT-RTX's default ahead-of-time engines run on these compute
 # capabilities (docs: "CPU-Only AOT and TensorRT-RTX Engines"); '12.x' is any
 # Blackwell minor. Turing (7.5) and Hopper (9.0, H100/H200) are not included.
@@ -44,11 +46,22 @@ trt, MODULE_NAME, _UNAVAILABLE_REASON = select_module()
 VERSION: Optional[str] = getattr(trt, '__version__', None)
 
 
+def check_version(module_name: str, version: str):
+    """Refuse full TensorRT older than 10 (JetPack 5's 8.x lacks what the package uses)."""
+    if is_rtx(module_name):
+        return
+    major = version.split('.')[0]
+    if not major.isdigit() or int(major) < MIN_TENSORRT_MAJOR:
+        raise ModelLoadError(f'{module_name} {version} is too old: this package needs TensorRT '
+                             f'{MIN_TENSORRT_MAJOR} or newer: {INSTALL_HINT}')
+
+
 def require_tensorrt() -> ModuleType:
     """Return the TensorRT module, or raise a ModelLoadError that says how to install one."""
     if trt is None:
         raise ModelLoadError(f'no TensorRT Python module is importable ({_UNAVAILABLE_REASON}): '
                              f'{INSTALL_HINT}')
+    check_version(MODULE_NAME, VERSION)
     return trt
 
 
