@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, fields
 import hashlib
 import json
 from pathlib import Path
+import shlex
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from depth_trt_ros.inference.backends.base import ModelLoadError
@@ -81,11 +82,12 @@ class EngineMetadata:
         return self.depth_estimation_type == 'metric'
 
     def rebuild_command(self) -> str:
-        """Return the export command that rebuilds this engine where it runs."""
+        """Return the export command that rebuilds this engine where it runs (DIR to fill in)."""
         cameras = ' '.join(f'--camera {camera}' for camera in self.cameras)
-        return (f"depth-trt-ros export --model {self.model} --precision {self.precision} "
+        return (f'depth-trt-ros export --model {shlex.quote(self.model)} '
+                f'--precision {self.precision} '
                 f"{cameras} --input-size {self.preprocessing['input_size']} "
-                f'--max-batch {self.profile.max_shape[0]}')
+                f'--max-batch {self.profile.max_shape[0]} --output-dir DIR')
 
 
 _REBUILD_HINT = "rebuild the engine with 'depth-trt-ros export', which writes a fresh sidecar"

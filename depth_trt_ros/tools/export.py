@@ -64,8 +64,8 @@ def needs_fp16_onnx(precision: str, onnx_only: bool) -> bool:
     """Tell whether to export fp16 ONNX: fp16 without an FP16 builder flag needs one."""
     if precision != 'fp16':
         return False
-    return onnx_only or tensorrt_runtime.trt is None or not (
-        tensorrt_runtime.has_fp16_builder_flag(tensorrt_runtime.trt))
+    return onnx_only or not tensorrt_runtime.has_fp16_builder_flag(
+        tensorrt_runtime.require_tensorrt())
 
 
 def _export(args, sample_size) -> Path:
