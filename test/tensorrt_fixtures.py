@@ -1,4 +1,5 @@
-"""Fixtures for the TensorRT tests: one random:tiny ONNX and one engine per session.
+"""
+Fixtures for the TensorRT tests: one random:tiny ONNX and one engine per session.
 
 Exporting costs most of these tests' time, so every test that needs a file
 shares them; they go through the ``export`` tool, which tests it too. Test

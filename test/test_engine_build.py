@@ -93,7 +93,8 @@ def test_phase_bar_logs_root_steps():
 
 def test_timing_cache_file_is_written_and_reused(exported_tiny_onnx, tmp_path, monkeypatch,
                                                  caplog):
-    """Drive the full-TensorRT timing-cache path through whichever module is here.
+    """
+    Drive the full-TensorRT timing-cache path through whichever module is here.
 
     TensorRT-RTX accepts the timing-cache calls as no-ops, so with it this
     checks the calls and the file handling, not that builds get faster.

@@ -1,4 +1,5 @@
-"""TensorRTBackend's CUDA plumbing against a stand-in TensorRT runtime (needs a GPU).
+"""
+TensorRTBackend's CUDA plumbing against a stand-in TensorRT runtime (needs a GPU).
 
 The stand-in implements the few TensorRT 10 calls the backend makes and
 "runs" the engine as ``predicted_depth = pixel_values.sum(1)`` on the bound
@@ -27,7 +28,7 @@ _TYPESTR = {torch.float32: '<f4', torch.float16: '<f2'}
 
 
 def _view(address: int, shape, dtype) -> torch.Tensor:
-    """A torch tensor over device memory TensorRT would read or write (no copy)."""
+    """Wrap device memory TensorRT would read or write in a tensor (no copy)."""
     interface = {'shape': tuple(shape), 'typestr': _TYPESTR[dtype], 'data': (address, False),
                  'version': 3, 'strides': None, 'stream': None}
     return torch.as_tensor(SimpleNamespace(__cuda_array_interface__=interface), device='cuda')

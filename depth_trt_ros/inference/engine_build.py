@@ -1,4 +1,5 @@
-"""ONNX -> TensorRT engine, with a JSON sidecar that says what was built.
+"""
+ONNX -> TensorRT engine, with a JSON sidecar that says what was built.
 
 The precision written to the sidecar is the one TensorRT was actually asked
 to build: a fp16 request is either honoured (fp16 ONNX as a strongly typed
@@ -56,7 +57,8 @@ def summarize_onnx(path) -> OnnxSummary:
 
 
 def plan_precision(requested: str, onnx_fp16: bool, fp16_flag: bool) -> bool:
-    """Decide how to build ``requested``; return whether to use the weakly typed FP16 flag.
+    """
+    Decide how to build ``requested``; return whether to use the weakly typed FP16 flag.
 
     Otherwise the network is strongly typed: TensorRT keeps the ONNX's types.
     """
@@ -90,7 +92,8 @@ class BuildRequest:
 
 
 class PhaseBar:
-    """A one-line progress bar fed by TensorRT's builder phases.
+    """
+    A one-line progress bar fed by TensorRT's builder phases.
 
     The fraction is the root phase's completed steps; the label is the
     innermost running phase, which is where a slow build spends its time.

@@ -1,4 +1,5 @@
-"""The JSON sidecar next to every engine, and the start-up checks it enables.
+"""
+The JSON sidecar next to every engine, and the start-up checks it enables.
 
 A serialized TensorRT engine only runs with the TensorRT version and on the
 GPU it was built for, and only for input shapes inside its profile; when any
@@ -145,7 +146,8 @@ def capability_matches(capability: str, targets: Sequence[str]) -> bool:
 
 def check_runtime(metadata: EngineMetadata, module_name: str, version: str,
                   gpu_name: str, compute_capability: str):
-    """Refuse an engine built for another TensorRT module, version, GPU or compute capability.
+    """
+    Refuse an engine built for another TensorRT module, version, GPU or compute capability.
 
     Full TensorRT engines are tied to the build GPU (``gpu_name`` is set);
     TensorRT-RTX engines are portable (``gpu_name`` is None) and run on the

@@ -1,4 +1,5 @@
-"""Engine input shapes: optimization profiles derived from camera resolutions.
+"""
+Engine input shapes: optimization profiles derived from camera resolutions.
 
 Pure functions shared by the engine builder, the sidecar checks and the
 TensorRT backend, so that CI tests them without TensorRT or a GPU.
@@ -56,7 +57,8 @@ class EngineProfile:
 def profile_for_cameras(cameras: Sequence[Tuple[int, int]],
                         input_size: int = DEFAULT_INPUT_SIZE,
                         max_batch: int = 1) -> EngineProfile:
-    """Return the smallest profile that covers every camera ``(width, height)``.
+    """
+    Return the smallest profile that covers every camera ``(width, height)``.
 
     Each camera maps through ``network_input_size`` (the node's resize rule),
     so the engine sees the aspect-preserving size the node will feed it, not
@@ -75,7 +77,8 @@ def profile_for_cameras(cameras: Sequence[Tuple[int, int]],
 
 
 def output_shape(input_shape: Sequence[int]) -> Shape:
-    """``predicted_depth`` shape for ``pixel_values`` ``(B, 3, H, W)``: ``(B, H, W)``.
+    """
+    ``predicted_depth`` shape for ``pixel_values`` ``(B, 3, H, W)``: ``(B, H, W)``.
 
     Depth-Anything's head upsamples back to the (patch-multiple) input size.
     """

@@ -1,4 +1,5 @@
-"""The TensorRT Python module this machine offers, chosen once at import.
+"""
+The TensorRT Python module this machine offers, chosen once at import.
 
 Robots (Jetson Orin, x86 with a data-centre or workstation GPU) have full
 TensorRT as ``tensorrt``; RTX desktops and CPU-only build hosts may have
@@ -27,7 +28,8 @@ INSTALL_HINT = ('install TensorRT 10+ (Jetson: JetPack 6 python3-libnvinfer; x86
 def select_module(names: Sequence[str] = MODULE_NAMES,
                   import_module: Callable[[str], ModuleType] = importlib.import_module
                   ) -> Tuple[Optional[ModuleType], Optional[str], str]:
-    """Import the first module of ``names`` that works.
+    """
+    Import the first module of ``names`` that works.
 
     Returns ``(module, name, why_none)``: the module and its name, or
     ``(None, None, reason)`` listing why each candidate failed, so that the
@@ -71,7 +73,8 @@ def is_rtx(module_name: Optional[str] = None) -> bool:
 
 
 def has_fp16_builder_flag(module: ModuleType) -> bool:
-    """Whether the builder can lower an fp32 network to fp16 (weakly typed build).
+    """
+    Whether the builder can lower an fp32 network to fp16 (weakly typed build).
 
     TensorRT-RTX, and TensorRT releases that dropped weak typing, only build
     strongly typed networks: there fp16 needs an fp16 ONNX.

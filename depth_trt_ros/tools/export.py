@@ -1,4 +1,5 @@
-"""``depth-trt-ros export``: model -> ONNX -> TensorRT engine + JSON sidecar.
+"""
+``depth-trt-ros export``: model -> ONNX -> TensorRT engine + JSON sidecar.
 
 Run it on the machine that will run the engine (the robot): full TensorRT
 engines only load with the TensorRT version and on the GPU model that built

@@ -1,4 +1,5 @@
-"""``depth-trt-ros verify``: how far one model/backend/precision is from another.
+"""
+``depth-trt-ros verify``: how far one model/backend/precision is from another.
 
 Both run through DepthEstimator on the same real frames; per image it reports
 the relative error ``|a - b| / |b|`` of the raw depth and the largest absolute

@@ -1,4 +1,5 @@
-"""TensorRT backend: a serialized engine run on torch.cuda buffers.
+"""
+TensorRT backend: a serialized engine run on torch.cuda buffers.
 
 One execution context; the input and output are preallocated torch.cuda
 tensors (reallocated only when the shape changes) bound by address, and the
