@@ -66,7 +66,7 @@ def test_load_images(tmp_path):
 
 def test_verify_onnxruntime_against_torch_on_default_images(exported_tiny_onnx, capsys):
     status = cli.main(['verify', '--model', str(exported_tiny_onnx),
-                       '--reference', 'random:tiny',
+                       '--reference', 'random:tiny', '--input-size', '140',
                        '--device', 'cpu', '--tolerance', '1e-3'])
     report = capsys.readouterr().out
     assert status == 0, report

@@ -26,6 +26,16 @@ def test_tensorrt_rtx_is_the_fallback():
     assert name == 'tensorrt_rtx'
 
 
+def test_module_with_missing_libraries_is_skipped():
+    def import_module(name):
+        if name == 'tensorrt':
+            raise OSError('libnvinfer.so.10: cannot open shared object file')
+        return SimpleNamespace(__name__=name)
+
+    _, name, _ = tensorrt_runtime.select_module(import_module=import_module)
+    assert name == 'tensorrt_rtx'
+
+
 def test_no_module_reports_every_failure():
     module, name, reason = tensorrt_runtime.select_module(import_module=_importer(set()))
     assert module is None and name is None

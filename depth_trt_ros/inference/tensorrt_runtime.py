@@ -39,7 +39,7 @@ def select_module(names: Sequence[str] = MODULE_NAMES,
     for name in names:
         try:
             return import_module(name), name, ''
-        except ImportError as error:  # a broken install raises ImportError, not only "missing"
+        except (ImportError, OSError) as error:  # OSError: Python module without its .so
             failures.append(f'{name}: {error}')
     return None, None, '; '.join(failures)
 
