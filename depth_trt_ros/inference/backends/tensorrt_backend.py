@@ -88,8 +88,9 @@ class TensorRTBackend(Backend):
     def _bind_shape(self, shape):
         check_input_shape(self.metadata, shape)
         if not self.context.set_input_shape(INPUT_NAME, shape):
-            raise ModelLoadError(f'TensorRT rejected input shape {shape} for '
-                                 f"'{self.model_path}': {self.metadata.rebuild_command()}")
+            raise ModelLoadError(f"TensorRT rejected input shape {shape} for '{self.model_path}'"
+                                 f' (see the TensorRT messages above): rebuild it with '
+                                 f'{self.metadata.rebuild_command()}')
         expected = output_shape(shape)
         produced = tuple(self.context.get_tensor_shape(OUTPUT_NAME))
         if produced != expected:
