@@ -14,8 +14,6 @@ from depth_trt_ros.inference.engine_build import (build_engine, BuildRequest, Ph
 from depth_trt_ros.inference.engine_meta import read_engine, sidecar_path
 from depth_trt_ros.inference.engine_profile import parse_camera, profile_for_cameras
 
-pytest_plugins = ['tensorrt_fixtures']
-
 
 def test_onnx_has_dynamic_named_io_and_metadata(exported_tiny_onnx):
     proto = onnx.load(str(exported_tiny_onnx))

@@ -8,8 +8,6 @@ from depth_trt_ros.tools import cli
 from depth_trt_ros.tools.export import file_stem
 from depth_trt_ros.tools.verify import compare_depth, load_images, overall_error
 
-pytest_plugins = ['tensorrt_fixtures']
-
 
 def test_file_stem():
     assert file_stem('random:tiny') == 'random-tiny'

@@ -18,21 +18,21 @@ from depth_trt_ros.inference.backends import choose_backend, create_backend
 from depth_trt_ros.inference.backends.base import resolve_device, resolve_precision
 from depth_trt_ros.inference.estimator import DepthEstimator, DepthResult, Outputs
 
-WARMUP_SIZE = (480, 640)
-
 
 def build_estimator(config, log: Callable[[str], None]) -> DepthEstimator:
     """Load and warm up the estimator that ``config`` describes; logs the time taken."""
     started = time.perf_counter()
     device = resolve_device(config.device)
-    precision = resolve_precision(config.precision, device)
     kind = choose_backend(config.backend, config.model_path)
+    # An engine's precision was fixed when it was built: 'auto' lets the engine say.
+    precision = config.precision if kind == 'tensorrt' else \
+        resolve_precision(config.precision, device)
     options = {'cuda_graph': config.cuda_graph} if kind in ('torch', 'tensorrt') else {}
     backend = create_backend(kind, config.model_path, device, precision, **options)
     estimator = DepthEstimator(backend, config.input_size, config.colormap)
     loaded = time.perf_counter()
-    estimator.warmup(*WARMUP_SIZE)
-    log(f'{kind} backend on {device} ({precision}) loaded {config.model_path} in '
+    estimator.warmup(*backend.warmup_frame_size)
+    log(f'{kind} backend on {device} ({backend.precision}) loaded {config.model_path} in '
         f'{loaded - started:.1f} s, warmed up in {time.perf_counter() - loaded:.1f} s')
     return estimator
 

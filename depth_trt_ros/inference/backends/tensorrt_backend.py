@@ -65,6 +65,8 @@ class TensorRTBackend(Backend):
         self._output_dtype = self._tensor_dtype(OUTPUT_NAME)
         self.metric = self.metadata.metric
         self.max_depth = self.metadata.max_depth if self.metric else None
+        # A frame of exactly the profile's opt size reaches the network unresized.
+        self.warmup_frame_size = tuple(self.metadata.profile.opt_shape[2:])
         self._buffers = TensorBuffers(device)
         self._bound_shape = None
         self._graphs = CudaGraphRunner(self._execute, device) if cuda_graph else None
