@@ -44,16 +44,19 @@ ros_loop=(--duration "$ros_s" --warmup-s "$warmup_s")
 
 # bench NAME MIN_SECONDS_LEFT ARGS...: one run, skipped when the budget left is below MIN.
 bench() {
-  local name=$1 needs=$2 left=$((budget_s - SECONDS))
+  local name=$1 needs=$2 left=$((budget_s - SECONDS)) logs=()
   shift 2
+  # Node and publisher logs come back with the results.
+  [[ $1 == ros ]] && logs=(--log-dir "$out/$name-logs")
   if ((left < needs)); then
     echo "== $name: SKIPPED (${left} s of the budget left, needs ${needs} s)"
     return
   fi
   echo "== $name"
   # One hung run must not eat the whole budget.
-  timeout "$((left < 180 ? left : 180))" "$python" -m depth_trt_ros.tools.cli bench "$@" -o "$out/$name.json" \
-    > "$out/$name.log" 2>&1
+  local limit=$((left < 180 ? left : 180))
+  timeout "$limit" "$python" -m depth_trt_ros.tools.cli bench "$@" ${logs[@]+"${logs[@]}"} \
+    -o "$out/$name.json" > "$out/$name.log" 2>&1
   local status=$?
   if ((status != 0)); then
     echo "   FAILED (exit $status), log $out/$name.log ends:"
