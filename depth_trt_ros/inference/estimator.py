@@ -61,7 +61,7 @@ class DepthEstimator:
         self.device = backend.device
         self.input_size = input_size
         self.preprocess = Preprocessor(input_size, self.device, backend.input_dtype)
-        self._lut = colormap_lut(colormap, self.device)
+        self.set_colormap(colormap)
         cuda = self.device.type == 'cuda'
         self._host = TensorBuffers(torch.device('cpu'), pin_memory=cuda)
         self._device_buffers = TensorBuffers(self.device)
@@ -69,6 +69,9 @@ class DepthEstimator:
     @property
     def metric(self) -> bool:
         return self.backend.metric
+
+    def set_colormap(self, name: str):
+        self._lut = colormap_lut(name, self.device)
 
     def network_size(self, height: int, width: int):
         return network_input_size(height, width, self.input_size)
@@ -112,7 +115,8 @@ class DepthEstimator:
     def _upload(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
         shape = (len(frames), *frames[0].shape)
         if self.device.type == 'cpu':
-            return torch.from_numpy(np.stack(frames) if len(frames) > 1 else frames[0][None])
+            # Conversions hand over views (BGR flipped, padded rows): make them contiguous.
+            return torch.from_numpy(np.ascontiguousarray(np.stack(frames)))
         staging = self._host.get('frames', shape, torch.uint8)
         staged = staging.numpy()
         for i, frame in enumerate(frames):

@@ -41,6 +41,20 @@ def parse_device(device: str) -> torch.device:
     return parsed
 
 
+def resolve_device(device: str) -> str:
+    """``auto`` means the first CUDA device where there is one, else the CPU."""
+    if device == 'auto':
+        return 'cuda' if torch.cuda.is_available() else 'cpu'
+    return device
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """``auto`` means fp16 on CUDA and fp32 on the CPU (which has no fast fp16)."""
+    if precision == 'auto':
+        return 'fp16' if device.startswith('cuda') else 'fp32'
+    return precision
+
+
 def torch_dtype(precision: str) -> torch.dtype:
     if precision not in PRECISIONS:
         raise ValueError(f"precision '{precision}' is not one of {PRECISIONS}")

@@ -1,0 +1,133 @@
+"""sensor_msgs images <-> numpy arrays, following cv_bridge's rules.
+
+Works on any object with Image's fields (rclpy messages, rosbags messages),
+returns numpy views of the message buffer wherever the layout allows, and
+raises :class:`BadImageError` with a category for everything malformed, so
+callers can count bad frames by kind and keep running.
+"""
+from typing import NamedTuple, Tuple
+
+import cv2
+import numpy as np
+
+# Frames above this are refused before anything is allocated for them.
+MAX_PIXELS = 64_000_000
+
+# encoding -> (numpy dtype, channels, how to reach RGB)
+_ENCODINGS = {
+    'rgb8': (np.uint8, 3, 'rgb'), '8UC3': (np.uint8, 3, 'bgr'),
+    'bgr8': (np.uint8, 3, 'bgr'), 'rgba8': (np.uint8, 4, 'rgba'),
+    'bgra8': (np.uint8, 4, 'bgra'), '8UC4': (np.uint8, 4, 'bgra'),
+    'mono8': (np.uint8, 1, 'mono'), '8UC1': (np.uint8, 1, 'mono'),
+    'mono16': (np.uint16, 1, 'mono16'), '16UC1': (np.uint16, 1, 'mono16'),
+    'yuv422': (np.uint8, 2, 'uyvy'), 'uyvy': (np.uint8, 2, 'uyvy'),
+    'yuyv': (np.uint8, 2, 'yuyv'), 'yuv422_yuy2': (np.uint8, 2, 'yuyv'),
+}
+SUPPORTED_ENCODINGS = tuple(_ENCODINGS)
+OUTPUT_ENCODINGS = {'32FC1': (np.float32, 1), '16UC1': (np.uint16, 1), 'bgr8': (np.uint8, 3),
+                    'rgb8': (np.uint8, 3), 'mono8': (np.uint8, 1)}
+
+
+class BadImageError(ValueError):
+    """A frame that cannot be converted; ``category`` names the class of fault."""
+
+    CATEGORIES = ('encoding', 'size', 'truncated', 'empty', 'decode')
+
+    def __init__(self, category: str, message: str):
+        super().__init__(message)
+        self.category = category
+
+
+def _pixels(msg) -> Tuple[np.ndarray, str]:
+    encoding = msg.encoding
+    if encoding not in _ENCODINGS:
+        raise BadImageError('encoding', f"unsupported encoding '{encoding}': use one of "
+                            f"{', '.join(SUPPORTED_ENCODINGS)}")
+    dtype, channels, layout = _ENCODINGS[encoding]
+    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    if height == 0 or width == 0:
+        raise BadImageError('empty', f'image has zero size ({width}x{height})')
+    if height * width > MAX_PIXELS:
+        raise BadImageError('size', f'image {width}x{height} exceeds {MAX_PIXELS} pixels')
+    if layout in ('uyvy', 'yuyv') and width % 2:
+        raise BadImageError('size', f'{encoding} needs an even width, got {width}')
+    itemsize = np.dtype(dtype).itemsize
+    row_bytes = width * channels * itemsize
+    if step < row_bytes or step % itemsize:
+        raise BadImageError('size', f'step {step} does not fit {width} px of {encoding} '
+                            f'({row_bytes} bytes per row)')
+    data = np.frombuffer(msg.data, dtype=np.uint8)
+    if data.size < step * height:
+        raise BadImageError('truncated', f'data has {data.size} bytes, {encoding} '
+                            f'{width}x{height} with step {step} needs {step * height}')
+    rows = data[:step * height].reshape(height, step)[:, :row_bytes]
+    pixels = rows.view(np.dtype(dtype).newbyteorder('>' if msg.is_bigendian else '<'))
+    return pixels.reshape(height, width, channels), layout
+
+
+def image_to_rgb(msg) -> np.ndarray:
+    """``sensor_msgs/Image`` -> uint8 ``[H, W, 3]`` RGB (a view where possible)."""
+    pixels, layout = _pixels(msg)
+    if layout == 'rgb':
+        return pixels
+    if layout == 'bgr':
+        return pixels[..., ::-1]
+    if layout == 'rgba':
+        return pixels[..., :3]
+    if layout == 'bgra':
+        return pixels[..., 2::-1]
+    if layout == 'mono':
+        return np.broadcast_to(pixels, (*pixels.shape[:2], 3))
+    if layout == 'mono16':
+        # cv_bridge scales 16-bit to 8-bit by 1/256 when converting to rgb8.
+        return np.broadcast_to((pixels >> 8).astype(np.uint8), (*pixels.shape[:2], 3))
+    code = cv2.COLOR_YUV2RGB_UYVY if layout == 'uyvy' else cv2.COLOR_YUV2RGB_YUYV
+    return cv2.cvtColor(np.ascontiguousarray(pixels), code)
+
+
+def compressed_to_rgb(msg) -> np.ndarray:
+    """``sensor_msgs/CompressedImage`` (jpeg/png) -> uint8 ``[H, W, 3]`` RGB."""
+    data = np.frombuffer(msg.data, dtype=np.uint8)
+    if data.size == 0:
+        raise BadImageError('empty', 'compressed image has no data')
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise BadImageError('decode', f"cannot decode compressed image (format "
+                            f"'{msg.format}'): expected jpeg or png")
+    return decoded[..., ::-1]
+
+
+class ImageFields(NamedTuple):
+    """The payload fields of an Image message for an array."""
+
+    height: int
+    width: int
+    encoding: str
+    is_bigendian: int
+    step: int
+    data: bytes
+
+
+def array_to_fields(array: np.ndarray, encoding: str) -> ImageFields:
+    """Fields of an Image carrying ``array``; ``bytes`` because rclpy copies them fastest."""
+    if encoding not in OUTPUT_ENCODINGS:
+        raise ValueError(f"cannot publish encoding '{encoding}'")
+    dtype, channels = OUTPUT_ENCODINGS[encoding]
+    expected = (channels,) if channels > 1 else ()
+    if array.dtype != dtype or array.ndim != 2 + bool(expected) or array.shape[2:] != expected:
+        raise ValueError(f'{encoding} needs a {dtype.__name__} array of shape [H, W'
+                         f'{", %d" % channels if expected else ""}], got {array.dtype} '
+                         f'{array.shape}')
+    array = np.ascontiguousarray(array)
+    height, width = array.shape[:2]
+    return ImageFields(height, width, encoding, int(array.dtype.byteorder == '>'),
+                       array.strides[0], array.tobytes())
+
+
+def fill_image(msg, array: np.ndarray, encoding: str, header=None):
+    """Fill an Image message (any implementation) from ``array``; returns it."""
+    for name, value in array_to_fields(array, encoding)._asdict().items():
+        setattr(msg, name, value)
+    if header is not None:
+        msg.header = header
+    return msg

@@ -1,0 +1,116 @@
+"""Counters and stage timings of a node, rendered as a DiagnosticStatus.
+
+The statistics half is plain Python (tested without ROS); ``to_status``
+renders it for ``/diagnostics`` with a level and the reasons for it.
+"""
+from collections import Counter, deque
+import threading
+import time
+from typing import Deque, Dict, Iterable, List, Optional, Tuple
+
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+import numpy as np
+
+WINDOW = 300
+
+
+class RateMeter:
+    """Events per second over a sliding window of timestamps."""
+
+    def __init__(self, window_s: float = 5.0):
+        self._window_s = window_s
+        self._times: Deque[float] = deque()
+
+    def tick(self, now: Optional[float] = None):
+        self._times.append(time.monotonic() if now is None else now)
+
+    def rate(self, now: Optional[float] = None) -> float:
+        now = time.monotonic() if now is None else now
+        while self._times and self._times[0] < now - self._window_s:
+            self._times.popleft()
+        if len(self._times) < 2:
+            return 0.0
+        return (len(self._times) - 1) / max(now - self._times[0], 1e-9)
+
+
+class NodeStats:
+    """Thread-safe counters, per-stage timings and rates of one processing node."""
+
+    def __init__(self, stages: Iterable[str]):
+        self.stages = tuple(stages)
+        self._lock = threading.Lock()
+        self._timings: Dict[str, Deque[float]] = {s: deque(maxlen=WINDOW) for s in self.stages}
+        self._latency: Deque[float] = deque(maxlen=WINDOW)
+        self.counts: Counter = Counter()
+        self.bad_by_reason: Counter = Counter()
+        self.input_rate = RateMeter()
+        self.output_rate = RateMeter()
+        self.last_input_time: Optional[float] = None
+
+    def received(self):
+        with self._lock:
+            self.counts['received'] += 1
+            self.input_rate.tick()
+            self.last_input_time = time.monotonic()
+
+    def count(self, key: str, amount: int = 1):
+        with self._lock:
+            self.counts[key] += amount
+
+    def bad(self, reason: str):
+        with self._lock:
+            self.counts['bad'] += 1
+            self.bad_by_reason[reason] += 1
+
+    def served(self, timings_ms: Dict[str, float], latency_ms: float):
+        with self._lock:
+            self.counts['published'] += 1
+            self.output_rate.tick()
+            for stage, value in timings_ms.items():
+                if stage in self._timings:
+                    self._timings[stage].append(value)
+            self._latency.append(latency_ms)
+
+    def summary(self) -> Dict[str, Tuple[float, float, float]]:
+        """``{stage: (mean, p50, p95)}`` in ms, latency included as ``latency``."""
+        with self._lock:
+            series = dict(self._timings, latency=self._latency)
+            return {name: _mean_p50_p95(values) for name, values in series.items()}
+
+    def seconds_since_input(self) -> Optional[float]:
+        with self._lock:
+            return None if self.last_input_time is None else \
+                time.monotonic() - self.last_input_time
+
+
+def _mean_p50_p95(values) -> Tuple[float, float, float]:
+    if not values:
+        return float('nan'), float('nan'), float('nan')
+    array = np.fromiter(values, dtype=np.float64)
+    return float(array.mean()), float(np.percentile(array, 50)), float(np.percentile(array, 95))
+
+
+def to_status(name: str, hardware_id: str, stats: NodeStats, info: Dict[str, str],
+              warnings: List[str], errors: List[str]) -> DiagnosticStatus:
+    """Render ``stats`` plus static ``info`` with the worst level among the reasons."""
+    status = DiagnosticStatus(name=name, hardware_id=hardware_id)
+    if errors:
+        status.level, status.message = DiagnosticStatus.ERROR, '; '.join(errors + warnings)
+    elif warnings:
+        status.level, status.message = DiagnosticStatus.WARN, '; '.join(warnings)
+    else:
+        status.level, status.message = DiagnosticStatus.OK, 'ok'
+    values = dict(info)
+    for stage, (mean, p50, p95) in stats.summary().items():
+        values[f'{stage}_ms_mean'] = f'{mean:.3f}'
+        values[f'{stage}_ms_p50'] = f'{p50:.3f}'
+        values[f'{stage}_ms_p95'] = f'{p95:.3f}'
+    values['input_hz'] = f'{stats.input_rate.rate():.2f}'
+    values['output_hz'] = f'{stats.output_rate.rate():.2f}'
+    for key in ('received', 'published', 'skipped', 'dropped', 'bad', 'lost_in_transport',
+                'incompatible_qos'):
+        values[f'frames_{key}' if key != 'incompatible_qos' else key] = str(stats.counts[key])
+    for reason, amount in sorted(stats.bad_by_reason.items()):
+        values[f'bad_{reason}'] = str(amount)
+    status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
+    return status
