@@ -5,6 +5,7 @@ it is not available, so scripts/build_test_interfaces.sh generates it from
 test/interfaces (see docs/vision_msgs.md) and this module puts it on the paths.
 """
 import ctypes
+import importlib
 import os
 from pathlib import Path
 import subprocess
@@ -23,7 +24,7 @@ def _prepend(variable: str, value: str):
 def ensure_vision_msgs() -> str:
     """Import vision_msgs, building the test interfaces first if needed; say which was used."""
     try:
-        import vision_msgs.msg  # noqa: F401
+        importlib.import_module('vision_msgs.msg')
         return 'installed vision_msgs'
     except ImportError:
         pass
@@ -40,5 +41,5 @@ def ensure_vision_msgs() -> str:
     # dispatch dlopens the libraries by name, which finds them once loaded.
     for library in sorted((prefix / 'lib').glob('libvision_msgs__*.so')):
         ctypes.CDLL(str(library), mode=ctypes.RTLD_GLOBAL)
-    import vision_msgs.msg  # noqa: F401
+    importlib.import_module('vision_msgs.msg')
     return f'test build of vision_msgs in {prefix}'

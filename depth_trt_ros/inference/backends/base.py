@@ -150,6 +150,8 @@ class Backend(ABC):
         self.input_dtype = torch_dtype(precision)
         self.metric = False
         self.max_depth: Optional[float] = None
+        # Key/value metadata stored with the model (ONNX metadata_props), e.g. class names.
+        self.metadata: Dict[str, str] = {}
 
     @abstractmethod
     def infer(self, pixel_values: torch.Tensor) -> torch.Tensor:
