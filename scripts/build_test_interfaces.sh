@@ -5,8 +5,9 @@
 #   scripts/build_test_interfaces.sh [--python PYTHON]
 # PYTHON is the interpreter of the ROS 2 environment the tests run in (default:
 # python3 on PATH). The last line printed is the install prefix; source
-# PREFIX/env.sh to use the types from a shell. Idempotent: an install whose stamp
-# matches its inputs is reused at once. See docs/vision_msgs.md.
+# PREFIX/env.sh to use the types from a shell. The build lives in .cache/, which
+# git ignores and the ament linters skip (dot folder). Idempotent: an install whose
+# stamp matches its inputs is reused at once. See docs/vision_msgs.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=python3
@@ -34,7 +35,7 @@ case $distro in
 esac
 
 sources=test/interfaces
-root=build/test_interfaces/$distro
+root=.cache/test_interfaces/$distro
 mkdir -p "$root"
 # Concurrent test runs wait for one build instead of deleting each other's.
 exec 9>"$root/.lock"

@@ -1,4 +1,5 @@
-"""How far away a detected object is: robust depth in its box, and its 3D position.
+"""
+How far away a detected object is: robust depth in its box, and its 3D position.
 
 Pure numpy: the depth image and boxes in, numbers out. Depth is whatever the
 depth model publishes: metres for metric models, relative inverse depth
@@ -27,7 +28,8 @@ class Intrinsics:
     @classmethod
     def from_k(cls, k: Sequence[float], calibrated_size: Tuple[int, int],
                image_size: Tuple[int, int]) -> 'Intrinsics':
-        """From a row-major 3x3 ``K`` for ``calibrated_size``, rescaled to ``image_size``.
+        """
+        From a row-major 3x3 ``K`` for ``calibrated_size``, rescaled to ``image_size``.
 
         Sizes are (height, width); a depth image published at another resolution
         than the camera was calibrated at scales the focal lengths and centre.
@@ -42,7 +44,8 @@ class Intrinsics:
 
 def central_region(box: Sequence[float], fraction: float,
                    shape: Tuple[int, int]) -> Tuple[int, int, int, int]:
-    """Integer ``(x0, y0, x1, y1)`` of the box's central ``fraction``, inside the image.
+    """
+    Integer ``(x0, y0, x1, y1)`` of the box's central ``fraction``, inside the image.
 
     The centre of a box is mostly the object; its border is mostly background.
     The region is at least one pixel.
@@ -60,7 +63,8 @@ def central_region(box: Sequence[float], fraction: float,
 
 def robust_depth(depth: np.ndarray, box: Sequence[float], fraction: float = 0.5,
                  min_valid_fraction: float = 0.1) -> Optional[float]:
-    """Median depth of the box's central region after dropping outliers; None if unknown.
+    """
+    Median depth of the box's central region after dropping outliers; None if unknown.
 
     Invalid pixels (non-finite, zero or negative: no return) are ignored; of
     the rest, values more than ``OUTLIER_MADS`` robust standard deviations from

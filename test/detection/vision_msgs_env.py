@@ -1,4 +1,5 @@
-"""Make ``vision_msgs`` importable for the tests: the real package or the test build.
+"""
+Make ``vision_msgs`` importable for the tests: the real package or the test build.
 
 With a real ROS 2 install the real vision_msgs is used. With the PyPI wheels
 it is not available, so scripts/build_test_interfaces.sh generates it from

@@ -1,4 +1,5 @@
-"""Small YOLO-shaped ONNX models for tests, built here (no ultralytics).
+"""
+Small YOLO-shaped ONNX models for tests, built here (no ultralytics).
 
 ``constant_boxes_model`` outputs fixed, known predictions whatever the image,
 so decoding and NMS can be checked against hand-computed boxes;

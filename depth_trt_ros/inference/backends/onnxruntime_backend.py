@@ -62,7 +62,8 @@ def resolve_providers(names: Sequence[str], device: torch.device, precision: str
 
 
 class OnnxRuntimeBackend(Backend):
-    """Runs an ONNX file: Depth-Anything by default, any one-input model by name.
+    """
+    Runs an ONNX file: Depth-Anything by default, any one-input model by name.
 
     ``input_name``/``output_name`` select the tensors (None: the model's only
     one); ``output_shape`` maps an input shape to the output shape for CUDA

@@ -1,4 +1,5 @@
-"""YOLO input transform on the device: resize keeping aspect ratio, pad to the network size.
+"""
+YOLO input transform on the device: resize keeping aspect ratio, pad to the network size.
 
 Matches ultralytics' LetterBox for fixed-size exports (centred, grey 114 border,
 bilinear resize, 0..1 RGB), so boxes decode the same as with ultralytics itself.

@@ -23,7 +23,8 @@ def box_iou(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
 
 
 def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
-    """Indices of the boxes greedy NMS keeps, highest score first.
+    """
+    Return the indices of the boxes greedy NMS keeps, highest score first.
 
     Exact greedy NMS without a per-box Python loop: box j is kept iff no kept
     box ranked above it overlaps it by more than ``iou_threshold``. Iterating

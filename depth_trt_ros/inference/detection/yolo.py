@@ -1,4 +1,5 @@
-"""YOLOv8/YOLO11 detection: letterbox, backend, box decoding and NMS, all in torch.
+"""
+YOLOv8/YOLO11 detection: letterbox, backend, box decoding and NMS, all in torch.
 
 The exported head outputs ``[B, 4 + classes, N]``: per anchor a centre/size
 box in network pixels followed by one score per class (no objectness). The
@@ -60,7 +61,8 @@ class Detections:
 
 def decode(output: torch.Tensor, settings: DetectionSettings
            ) -> List[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """``[B, 4 + C, N]`` head output -> per image ``(boxes xyxy, scores, class_ids)``.
+    """
+    ``[B, 4 + C, N]`` head output -> per image ``(boxes xyxy, scores, class_ids)``.
 
     Boxes stay in network pixels; each anchor takes its best class (as
     ultralytics does), then the confidence and class filters, class-aware
@@ -119,7 +121,7 @@ def load_class_names(path: str) -> List[str]:
 
 
 def network_size_from(backend: Backend) -> Tuple[int, int]:
-    """The input size the model was exported for: ultralytics' ``imgsz``, else the input shape."""
+    """Return the export's input size: ultralytics' ``imgsz``, else the input shape."""
     if 'imgsz' in backend.metadata:
         size = ast.literal_eval(backend.metadata['imgsz'])
         return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
@@ -130,7 +132,7 @@ def network_size_from(backend: Backend) -> Tuple[int, int]:
 
 
 def load_yolo_backend(kind: str, model_path: str, device: str, precision: str) -> Backend:
-    """The backend for a YOLO ONNX file or TensorRT engine (its only input and output)."""
+    """Open a YOLO ONNX file or TensorRT engine (its only input and output)."""
     kind = choose_backend(kind, model_path)
     if kind == 'torch':
         raise ModelLoadError(f"YOLO model '{model_path}' must be an .onnx file or a TensorRT "
