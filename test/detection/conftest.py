@@ -1,5 +1,5 @@
 """Detection tests: vision_msgs on the paths before any test module imports it."""
-from vision_msgs_env import ensure_vision_msgs
+from detection.vision_msgs_env import ensure_vision_msgs
 
 VISION_MSGS_SOURCE = ensure_vision_msgs()
 
