@@ -1,11 +1,12 @@
 """
 ``depth-trt-ros pipeline``: every node of a configuration in one process.
 
-The same configuration file as ``launch/depth_yolo.launch.py`` (or
-``depth.launch.py``): each ``/**/<node>:`` section with ``ros__parameters``
-starts that node, with the namespace, remaps and overrides the launch file
-would give it, all on one MultiThreadedExecutor. Handy where ``launch`` is
-not installed, and one process avoids copying images between processes.
+The launch files and this tool share one description of the nodes (which
+topics follow the camera, which option overrides the model) and read the
+same parameter file, so ``pipeline --config config/depth_yolo.yaml`` runs
+what ``ros2 launch depth_trt_ros depth_yolo.launch.py`` starts: same nodes,
+parameters, namespace and remaps, here on one MultiThreadedExecutor. Handy
+where ``launch`` is not installed; one process also spares image copies.
 """
 from dataclasses import dataclass
 import importlib
@@ -20,14 +21,16 @@ _LOG = logging.getLogger('depth_trt_ros.pipeline')
 
 @dataclass(frozen=True)
 class Stage:
-    """A node the pipeline can run, and which of its topics follow the camera."""
+    """A node the pipeline can run, and how the launch options reach it."""
 
     module: str
     node_class: str
-    # node topic -> the command-line option (launch argument) it is remapped to
+    # (node topic, option naming the topic it is remapped to)
     camera_remaps: Tuple[Tuple[str, str], ...] = ()
-    # launch argument / option that overrides the node's model_path
+    # option that overrides the node's model_path when not empty
     model_option: str = ''
+    # option that switches the node on and off ('' = always on)
+    switch: str = ''
 
 
 STAGES: Dict[str, Stage] = {
@@ -35,49 +38,89 @@ STAGES: Dict[str, Stage] = {
                         (('image', 'camera_topic'), ('camera_info', 'camera_info_topic')),
                         'depth_model'),
     'detector_node': Stage('depth_trt_ros.ros.detector_node', 'DetectorNode',
-                           (('image', 'camera_topic'),), 'yolo_model'),
-    'distance_node': Stage('depth_trt_ros.ros.distance_node', 'DistanceNode'),
+                           (('image', 'camera_topic'),), 'yolo_model', 'detector'),
+    'distance_node': Stage('depth_trt_ros.ros.distance_node', 'DistanceNode',
+                           switch='distance'),
 }
 
+# Options of this tool = arguments of the launch files: name -> (default, description).
+OPTIONS: Dict[str, Tuple[str, str]] = {
+    'namespace': ('', 'Namespace of every node and topic'),
+    'camera_topic': ('/camera/image_raw', 'Camera image topic (the nodes subscribe image)'),
+    'camera_info_topic': ('/camera/camera_info', 'Camera calibration topic'),
+    'depth_model': ('', "Depth model_path; empty keeps the configuration's"),
+    'yolo_model': ('', "YOLO model_path; empty keeps the configuration's"),
+    'use_sim_time': ('false', 'Follow /clock (bag replay, simulation)'),
+    'autostart': ('true', 'Configure and activate the nodes at start; false leaves them to a '
+                  'lifecycle manager'),
+    'detector': ('true', 'Run detector_node (YOLO)'),
+    'distance': ('true', 'Run distance_node (needs the detector and metric depth)'),
+}
+# The one section of config/depth.yaml, for whichever node loads it: the depth node.
+WILDCARD_SECTION = '/**'
 
-def configured_nodes(config: Path) -> List[str]:
+
+def configured_nodes(config) -> List[str]:
     """Names of the nodes that ``config`` has parameters for, in file order."""
     try:
         content = yaml.safe_load(Path(config).read_text()) or {}
     except (OSError, yaml.YAMLError) as error:
         raise ValueError(f"cannot read configuration '{config}': {error}") from error
-    names = [key.rsplit('/', 1)[-1] for key, value in content.items()
-             if isinstance(value, dict) and 'ros__parameters' in value]
+    sections = [key for key, value in content.items()
+                if isinstance(value, dict) and 'ros__parameters' in value]
+    if sections == [WILDCARD_SECTION]:
+        return ['depth_node']
+    names = [key.rsplit('/', 1)[-1] for key in sections]
     unknown = sorted(set(names) - set(STAGES))
     if unknown or not names:
         raise ValueError(f"'{config}' configures {unknown or 'no node'}: sections must be "
-                         f"named after the nodes {sorted(STAGES)}")
+                         f"named after the nodes, e.g. '/**/depth_node', of {sorted(STAGES)}")
     return names
 
 
-def ros_arguments(name: str, config: Path, options: Dict[str, str]) -> List[str]:
-    """Return the node's ``--ros-args``, as the launch file would pass them."""
+def is_true(value) -> bool:
+    """Read a launch-style flag: True, 'true', 'True' or '1'."""
+    return str(value).lower() in ('true', '1')
+
+
+def enabled(name: str, options: Dict[str, object]) -> bool:
+    switch = STAGES[name].switch
+    return not switch or is_true(options[switch])
+
+
+def node_setup(name: str, options: Dict[str, object]
+               ) -> Tuple[List[Tuple[str, str]], Dict[str, object]]:
+    """Remappings and parameter overrides of node ``name`` for these options."""
     stage = STAGES[name]
+    remappings = [(topic, str(options[option])) for topic, option in stage.camera_remaps]
+    overrides = {'use_sim_time': is_true(options['use_sim_time']),
+                 'autostart': is_true(options['autostart'])}
+    if stage.model_option and options[stage.model_option]:
+        overrides['model_path'] = str(options[stage.model_option])
+    return remappings, overrides
+
+
+def ros_arguments(name: str, config, options: Dict[str, object]) -> List[str]:
+    """Return the node's ``--ros-args``: what the launch file gives it, as arguments."""
+    remappings, overrides = node_setup(name, options)
     arguments = ['--ros-args', '--params-file', str(config)]
-    if options.get('namespace'):
-        arguments += ['-r', f"__ns:=/{options['namespace'].strip('/')}"]
-    for topic, option in stage.camera_remaps:
-        arguments += ['-r', f'{topic}:={options[option]}']
-    overrides = {'use_sim_time': options['use_sim_time'], 'autostart': options['autostart']}
-    if stage.model_option and options.get(stage.model_option):
-        overrides['model_path'] = options[stage.model_option]
+    namespace = str(options['namespace']).strip('/')
+    if namespace:
+        arguments += ['-r', f'__ns:=/{namespace}']
+    for topic, target in remappings:
+        arguments += ['-r', f'{topic}:={target}']
     for key, value in overrides.items():
-        arguments += ['-p', f'{key}:={value}']
+        text = str(value).lower() if isinstance(value, bool) else value
+        arguments += ['-p', f'{key}:={text}']
     return arguments
 
 
 def run(args) -> int:
     from depth_trt_ros.ros.runtime import ros_context, spin
 
-    options = {key: str(value).lower() if isinstance(value, bool) else value
-               for key, value in vars(args).items()}
+    options = vars(args)
     try:
-        names = configured_nodes(args.config)
+        names = [n for n in configured_nodes(args.config) if enabled(n, options)]
     except ValueError as error:
         _LOG.error('%s', error)
         return 2
@@ -104,18 +147,8 @@ def register(subparsers):
         'pipeline', help='run the nodes of a configuration in one process',
         description=__doc__.split('\n\n')[1])
     parser.add_argument('--config', type=Path, required=True,
-                        help='parameter file, e.g. config/depth_yolo.yaml')
-    parser.add_argument('--namespace', default='', help='namespace of all nodes')
-    parser.add_argument('--camera-topic', dest='camera_topic', default='/camera/image_raw',
-                        help='camera image topic (image is remapped to it)')
-    parser.add_argument('--camera-info-topic', dest='camera_info_topic',
-                        default='/camera/camera_info', help='camera_info topic')
-    parser.add_argument('--depth-model', dest='depth_model', default='',
-                        help="depth model_path override (default: the configuration's)")
-    parser.add_argument('--yolo-model', dest='yolo_model', default='',
-                        help="YOLO model_path override (default: the configuration's)")
-    parser.add_argument('--use-sim-time', dest='use_sim_time', action='store_true',
-                        help='follow /clock')
-    parser.add_argument('--no-autostart', dest='autostart', action='store_false',
-                        help='leave the nodes unconfigured for a lifecycle manager')
+                        help='parameter file: config/depth_yolo.yaml or config/depth.yaml')
+    for name, (default, description) in OPTIONS.items():
+        parser.add_argument('--' + name.replace('_', '-'), dest=name, default=default,
+                            help=f'{description} (default: {default!r})')
     parser.set_defaults(func=run)
