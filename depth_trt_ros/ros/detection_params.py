@@ -7,7 +7,6 @@ a message that names the parameter and the fix.
 """
 from typing import Dict, Optional
 
-from depth_trt_ros.inference.backends import BACKEND_NAMES
 from depth_trt_ros.ros.params import descriptor, Spec, SPECS
 
 # Camera input, output QoS and lifecycle work as in the depth node.
@@ -15,10 +14,10 @@ COMMON_SPECS: Dict[str, Spec] = {name: SPECS[name] for name in (
     'qos', 'qos_depth', 'output_qos', 'input_timeout', 'autostart')}
 
 DETECTOR_SPECS: Dict[str, Spec] = {
-    'model_path': Spec('', 'YOLOv8/YOLO11 detection model: .onnx file or TensorRT .engine '
-                       '(see docs/detection.md for the export)'),
-    'backend': Spec('auto', 'Inference runtime; auto picks it from model_path',
-                    tuple(b for b in BACKEND_NAMES if b != 'torch')),
+    'model_path': Spec('', 'YOLOv8/YOLO11 detection model, an .onnx file (see '
+                       'docs/detection.md for the export)'),
+    'backend': Spec('auto', 'Inference runtime: ONNX Runtime, with its TensorRT provider on '
+                    'CUDA', ('auto', 'onnxruntime')),
     'device': SPECS['device'],
     'precision': SPECS['precision'],
     'class_names_file': Spec('', 'YAML file with class names (a list, an {id: name} map or a '
@@ -62,7 +61,7 @@ def problem_with(name: str, value, specs: Dict[str, Spec]) -> Optional[str]:
     if spec is not None and spec.choices and value not in spec.choices:
         return f"parameter '{name}' is '{value}': set it to one of {', '.join(spec.choices)}"
     if name == 'model_path' and not str(value).strip():
-        return ("parameter 'model_path' is empty: set a YOLO .onnx file or TensorRT .engine "
+        return ("parameter 'model_path' is empty: set a YOLO .onnx file "
                 '(docs/detection.md shows how to export one)')
     return None
 

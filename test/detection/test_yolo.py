@@ -110,3 +110,5 @@ def test_bad_settings_and_models_are_refused(tmp_path):
         DetectionSettings(confidence=1.5)
     with pytest.raises(ModelLoadError, match='onnx'):
         load_yolo_backend('auto', 'yolo11n.pt', 'cpu', 'fp32')
+    with pytest.raises(ModelLoadError, match='onnx'):
+        load_yolo_backend('auto', 'yolo11n.engine', 'cuda', 'fp16')

@@ -154,7 +154,7 @@ class Backend(ABC):
         self.metric = False
         self.max_depth: Optional[float] = None
         # Key/value metadata stored with the model (ONNX metadata_props), e.g. class names.
-        self.metadata: Dict[str, str] = {}
+        self.model_metadata: Dict[str, str] = {}
 
     @abstractmethod
     def infer(self, pixel_values: torch.Tensor) -> torch.Tensor:

@@ -115,9 +115,9 @@ class OnnxRuntimeBackend(Backend):
                 f"precision fp16 needs an fp16 ONNX or the tensorrt provider; '{model_path}' "
                 'is fp32: export with --precision fp16 or set precision to fp32')
         self.model_path = str(path)
-        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
-        self.metric = self.metadata.get('depth_estimation_type') == 'metric'
-        self.max_depth = float(self.metadata['max_depth']) if self.metric else None
+        self.model_metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.metric = self.model_metadata.get('depth_estimation_type') == 'metric'
+        self.max_depth = float(self.model_metadata['max_depth']) if self.metric else None
         self._buffers = TensorBuffers(device)
         self._binding = self.session.io_binding() if device.type == 'cuda' else None
 

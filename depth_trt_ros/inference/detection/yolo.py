@@ -122,8 +122,8 @@ def load_class_names(path: str) -> List[str]:
 
 def network_size_from(backend: Backend) -> Tuple[int, int]:
     """Return the export's input size: ultralytics' ``imgsz``, else the input shape."""
-    if 'imgsz' in backend.metadata:
-        size = ast.literal_eval(backend.metadata['imgsz'])
+    if 'imgsz' in backend.model_metadata:
+        size = ast.literal_eval(backend.model_metadata['imgsz'])
         return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
     dims = getattr(backend, 'input_shape', ())
     if len(dims) == 4 and all(isinstance(d, int) for d in dims[2:]):
@@ -132,15 +132,20 @@ def network_size_from(backend: Backend) -> Tuple[int, int]:
 
 
 def load_yolo_backend(kind: str, model_path: str, device: str, precision: str) -> Backend:
-    """Open a YOLO ONNX file or TensorRT engine (its only input and output)."""
+    """
+    Open a YOLO ONNX file (its only input and output) with ONNX Runtime.
+
+    On CUDA, ONNX Runtime's TensorRT execution provider builds and caches the
+    TensorRT engine. Serialized engines are refused: the TensorRT backend
+    reads Depth-Anything engines only.
+    """
     kind = choose_backend(kind, model_path)
-    if kind == 'torch':
-        raise ModelLoadError(f"YOLO model '{model_path}' must be an .onnx file or a TensorRT "
-                             'engine: export it as described in docs/detection.md')
-    if kind == 'onnxruntime':
-        return create_backend(kind, model_path, device, precision, input_name=None,
-                              output_name=None, output_shape=None)
-    return create_backend(kind, model_path, device, precision)
+    if kind != 'onnxruntime':
+        raise ModelLoadError(f"YOLO model '{model_path}' must be an .onnx file (backend "
+                             f"'{kind}' is not available for detection): export it as "
+                             'docs/detection.md describes')
+    return create_backend(kind, model_path, device, precision, input_name=None,
+                          output_name=None, output_shape=None)
 
 
 class YoloDetector:
@@ -151,8 +156,8 @@ class YoloDetector:
         self.backend = backend
         self.device = backend.device
         self.settings = settings
-        if class_names is None and 'names' in backend.metadata:
-            class_names = parse_class_names(backend.metadata['names'])
+        if class_names is None and 'names' in backend.model_metadata:
+            class_names = parse_class_names(backend.model_metadata['names'])
         self.class_names = list(class_names or [])
         self.letterbox = Letterbox(network_size_from(backend), backend.input_dtype)
 
