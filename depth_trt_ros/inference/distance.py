@@ -5,41 +5,16 @@ Pure numpy: the depth image and boxes in, numbers out. Depth is whatever the
 depth model publishes: metres for metric models, relative inverse depth
 (larger = nearer, no unit) otherwise.
 """
-from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
+
+from depth_trt_ros.inference.geometry import Intrinsics
 
 # Median absolute deviations beyond which a pixel is an outlier (background, edges).
 OUTLIER_MADS = 3.0
 # MAD of a normal distribution is 0.6745 sigma: scales MAD to a standard deviation.
 _MAD_TO_SIGMA = 1.4826
-
-
-@dataclass(frozen=True)
-class Intrinsics:
-    """Pinhole camera parameters in pixels of the depth image."""
-
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-
-    @classmethod
-    def from_k(cls, k: Sequence[float], calibrated_size: Tuple[int, int],
-               image_size: Tuple[int, int]) -> 'Intrinsics':
-        """
-        From a row-major 3x3 ``K`` for ``calibrated_size``, rescaled to ``image_size``.
-
-        Sizes are (height, width); a depth image published at another resolution
-        than the camera was calibrated at scales the focal lengths and centre.
-        """
-        if k[0] <= 0 or k[4] <= 0:
-            raise ValueError(f'camera matrix has no focal length (fx={k[0]}, fy={k[4]}): '
-                             'the camera is not calibrated')
-        scale_y = image_size[0] / calibrated_size[0] if calibrated_size[0] else 1.0
-        scale_x = image_size[1] / calibrated_size[1] if calibrated_size[1] else 1.0
-        return cls(k[0] * scale_x, k[4] * scale_y, k[2] * scale_x, k[5] * scale_y)
 
 
 def central_region(box: Sequence[float], fraction: float,
@@ -83,8 +58,8 @@ def robust_depth(depth: np.ndarray, box: Sequence[float], fraction: float = 0.5,
     return float(np.median(valid))
 
 
-def back_project(u: float, v: float, z: float, intrinsics: Intrinsics
-                 ) -> Tuple[float, float, float]:
+def back_project_point(u: float, v: float, z: float,
+                       intrinsics: Intrinsics) -> Tuple[float, float, float]:
     """Pixel ``(u, v)`` at depth ``z`` -> point in the camera's optical frame."""
     return ((u - intrinsics.cx) * z / intrinsics.fx, (v - intrinsics.cy) * z / intrinsics.fy, z)
 

@@ -16,9 +16,9 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros import params
 from depth_trt_ros.ros.camera_input import CameraInput
-from depth_trt_ros.ros.conversions import BadImageError, compressed_to_rgb, fill_image, \
-    image_to_rgb
-from depth_trt_ros.ros.diagnostics import NodeStats, to_status
+from depth_trt_ros.ros.conversions import BadImageError, compressed_to_rgb, image_to_rgb
+from depth_trt_ros.ros.depth_outputs import DepthOutputs
+from depth_trt_ros.ros.diagnostics import NodeStats, process_rss_bytes, to_status
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import ros_context, spin
 from depth_trt_ros.ros.worker import LatestSlot, Worker
@@ -43,9 +43,8 @@ class DepthNode(LifecycleNode):
         self._worker = None
         self._camera = None
         self._info_sub = None
-        self._camera_info = None
+        self._outputs = None
         self._frame_counter = 0
-        self._pubs = {}
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -58,26 +57,20 @@ class DepthNode(LifecycleNode):
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         try:
             self.config = params.read_config(self)
-            self.service = DepthService.load(self.config, self.get_logger().info)
-        except (ValueError, RuntimeError) as error:
-            self.startup_error = str(error)
-            self.get_logger().error(f'cannot configure: {error}')
+            self.service = DepthService.load(self.config, self.get_logger().info,
+                                             params.check_outputs(self.config))
+        except Exception as error:  # a failed transition must say why, whatever the loader raised
+            expected = isinstance(error, (ValueError, RuntimeError))
+            self.startup_error = str(error) if expected else f'{type(error).__name__}: {error}'
+            self.get_logger().error(f'cannot configure: {self.startup_error}')
             return _FAIL
         self.startup_error = None
         self.state_label = 'inactive'
-        output_qos = stream_qos(self.config.output_qos, 5)
-        for name, msg_type in (('depth', Image), ('depth/colorized', Image),
-                               ('depth/camera_info', CameraInfo)):
-            self._pubs[name] = self.create_lifecycle_publisher(msg_type, name, output_qos)
+        self._outputs = DepthOutputs(self, self.config)
         return _OK
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
-        compressed = self.config.image_transport == 'compressed'
-        self._camera = CameraInput(
-            self, CompressedImage if compressed else Image,
-            'image/compressed' if compressed else 'image', self._on_image, self.stats,
-            self.config.qos, self.config.qos_depth)
-        self._camera.start()
+        self._start_camera()
         self._info_sub = self.create_subscription(
             CameraInfo, 'camera_info', self._on_camera_info, stream_qos('best_effort', 5))
         self._worker = Worker(self._slot, self._process, 'depth-inference')
@@ -91,13 +84,15 @@ class DepthNode(LifecycleNode):
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        for publisher in self._pubs.values():
-            self.destroy_publisher(publisher)
-        self._pubs.clear()
+        self._outputs.destroy()
+        self._outputs = None
+        rss_before = process_rss_bytes()
         freed = self.service.release()
         self.service = None
         self.state_label = 'unconfigured'
-        self.get_logger().info(f'model released, {freed / 2**20:.1f} MiB of device memory freed')
+        self.get_logger().info(
+            f'model released: {freed / 2**20:.1f} MiB of device memory and '
+            f'{(rss_before - process_rss_bytes()) / 2**20:.1f} MiB of process memory freed')
         return _OK
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
@@ -107,6 +102,14 @@ class DepthNode(LifecycleNode):
             self.service = None
         self.state_label = 'finalized'
         return _OK
+
+    def _start_camera(self):
+        compressed = self.config.image_transport == 'compressed'
+        self._camera = CameraInput(
+            self, CompressedImage if compressed else Image,
+            'image/compressed' if compressed else 'image', self._on_image, self.stats,
+            self.config.qos, self.config.qos_depth)
+        self._camera.start()
 
     def _stop_input(self):
         if self._camera is not None:
@@ -123,17 +126,19 @@ class DepthNode(LifecycleNode):
 
     # parameters ------------------------------------------------------------
     def _on_set_parameters(self, changes) -> SetParametersResult:
+        configured = self.service is not None
         for change in changes:
-            problem = params.check_value(change.name, change.value)
+            problem = params.check_value(change.name, change.value, configured)
             if problem:
                 return SetParametersResult(successful=False, reason=problem)
-        if self.service is None:
+        if not configured:
             return SetParametersResult(successful=True)
         updated = {p.name: p.value for p in changes}
         try:
             config = params.replace(self.config, updated)
             if any(params.needs_reload(name) for name in updated):
-                self.service.reload(config, self.get_logger().info)
+                self.service.reload(config, self.get_logger().info,
+                                    params.check_outputs(config))
         except (ValueError, RuntimeError) as error:
             return SetParametersResult(successful=False, reason=f'rejected, kept the running '
                                        f'model: {error}')
@@ -143,12 +148,17 @@ class DepthNode(LifecycleNode):
     def _apply(self, config):
         old, self.config = self.config, config
         self.service.set_colormap(config.colormap)
-        if self._camera is not None and config.qos != old.qos:
+        if self._camera is None:
+            return
+        if (config.image_transport, config.qos_depth) != (old.image_transport, old.qos_depth):
+            self._camera.stop()
+            self._start_camera()
+        elif config.qos != old.qos:
             self._camera.set_reliability(config.qos)
 
     # data path ---------------------------------------------------------------
     def _on_camera_info(self, msg: CameraInfo):
-        self._camera_info = msg
+        self._outputs.camera_info = msg
 
     def _on_image(self, msg):
         skip = self.config.frame_skip
@@ -171,24 +181,17 @@ class DepthNode(LifecycleNode):
                                       throttle_duration_sec=5.0)
             return
         convert_ms = (time.perf_counter() - started) * 1e3
-        colorized = self._pubs['depth/colorized']
-        want_color = self.config.publish_colorized and colorized.get_subscription_count() > 0
         try:
-            result = self.service.estimate(frame, want_color)
-        except RuntimeError as error:
+            outputs = self._outputs.requested(frame.shape[1], frame.shape[0],
+                                              self.config.publish_colorized)
+            result = self.service.estimate(frame, outputs)
+        except (RuntimeError, ValueError) as error:
             self.stats.count('failed')
             self.get_logger().error(f'inference failed, frame skipped: {error}',
                                     throttle_duration_sec=5.0)
             return
         publish_start = time.perf_counter()
-        self._pubs['depth'].publish(fill_image(Image(), result.depth, '32FC1', msg.header))
-        if result.colorized is not None:
-            colorized.publish(fill_image(Image(), result.colorized, 'bgr8', msg.header))
-            self.stats.count('colorized')
-        if self._camera_info is not None:
-            info = self._camera_info
-            info.header = msg.header
-            self._pubs['depth/camera_info'].publish(info)
+        self.stats.count('colorized', self._outputs.publish(msg.header, result))
         timings = dict(result.timings_ms, convert=convert_ms,
                        publish=(time.perf_counter() - publish_start) * 1e3)
         self.stats.served(timings, self._latency_ms(msg.header.stamp))
@@ -204,16 +207,23 @@ class DepthNode(LifecycleNode):
         warnings, errors = [], []
         if self.startup_error:
             errors.append(self.startup_error)
-        info = {'state': self.state_label}
+        info = {'state': self.state_label,
+                'process_rss_mb': f'{process_rss_bytes() / 2**20:.1f}'}
         if self.service is not None:
             info.update(self.service.describe())
+            info['device_memory_mb'] = f'{self.service.device_memory_bytes() / 2**20:.1f}'
         if self._camera is not None:
             info['input_topic'] = self._camera.topic
             info['input_reliability'] = self._camera.reliability or ''
+            if self._camera.last_sequence is not None:
+                info['input_sequence_first'] = str(self._camera.first_sequence)
+                info['input_sequence_last'] = str(self._camera.last_sequence)
             for reason in (self._camera.qos_problem,
                            self._camera.silence_reason(self.config.input_timeout)):
                 if reason:
                     warnings.append(reason)
+        if self._outputs is not None and self._outputs.points_waiting_for_info:
+            warnings.append('points are not published: no camera_info received yet')
         if self.stats.counts['lost_in_transport']:
             warnings.append(f"{self.stats.counts['lost_in_transport']} frame(s) lost in "
                             'transport')

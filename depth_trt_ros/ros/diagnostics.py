@@ -5,6 +5,7 @@ The statistics half is plain Python (tested without ROS); ``to_status``
 renders it for ``/diagnostics`` with a level and the reasons for it.
 """
 from collections import Counter, deque
+import os
 import threading
 import time
 from typing import Deque, Dict, Iterable, List, Optional, Tuple
@@ -13,6 +14,15 @@ from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 import numpy as np
 
 WINDOW = 300
+
+
+def process_rss_bytes() -> int:
+    """Resident memory of this process now (Linux), 0 where /proc is missing."""
+    try:
+        with open('/proc/self/statm') as statm:
+            return int(statm.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class RateMeter:

@@ -18,13 +18,14 @@ from sensor_msgs.msg import CameraInfo, Image
 from vision_msgs.msg import Detection2DArray, Detection3DArray
 from visualization_msgs.msg import MarkerArray
 
-from depth_trt_ros.inference.distance import back_project, box_extent, Intrinsics, \
-    robust_depth
+from depth_trt_ros.inference.distance import back_project_point, box_extent, robust_depth
+from depth_trt_ros.inference.geometry import Intrinsics
 from depth_trt_ros.ros.camera_input import CameraInput
 from depth_trt_ros.ros.conversions import BadImageError, image_to_depth
 from depth_trt_ros.ros.detection_msgs import corner_box, distance_markers, to_detection3d
 from depth_trt_ros.ros.detection_params import declare_specs, DISTANCE_SPECS, read_specs
 from depth_trt_ros.ros.diagnostics import NodeStats, to_status
+from depth_trt_ros.ros.pointcloud import intrinsics_for
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import ros_context, spin
 from depth_trt_ros.ros.stamp_sync import StampPairer, stamp_ns
@@ -143,7 +144,7 @@ class DistanceNode(LifecycleNode):
         if info is None or self.config['depth_type'] != 'metric':
             return None
         try:
-            return Intrinsics.from_k(info.k, (info.height, info.width), shape)
+            return intrinsics_for(info, width=shape[1], height=shape[0])
         except ValueError as error:
             self.get_logger().warning(f'{error}: x and y unknown', throttle_duration_sec=5.0)
             return None
@@ -174,7 +175,7 @@ class DistanceNode(LifecycleNode):
         if intrinsics is None:
             return (NAN, NAN, distance), (NAN, NAN, 0.0)
         centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-        return (back_project(*centre, distance, intrinsics),
+        return (back_project_point(*centre, distance, intrinsics),
                 (*box_extent(box, distance, intrinsics), 0.0))
 
     def _publish_diagnostics(self):

@@ -27,6 +27,7 @@ class Spec:
     int_range: Optional[Tuple[int, int, int]] = None
     float_range: Optional[Tuple[float, float]] = None
     needs_reload: bool = False
+    configure_only: bool = False
 
 
 SPECS: Dict[str, Spec] = {
@@ -57,8 +58,13 @@ SPECS: Dict[str, Spec] = {
                        'and best-effort subscribers', ('best_effort', 'reliable')),
     'input_timeout': Spec(5.0, 'Seconds without input before diagnostics warn',
                           float_range=(0.1, 3600.0)),
+    'publish_depth_mm': Spec(False, 'Publish depth/mm (16UC1 millimetres, 0 = invalid); '
+                             'needs a metric model', configure_only=True),
+    'publish_points': Spec(False, 'Publish points (organized PointCloud2 from camera_info); '
+                           'needs a metric model', configure_only=True),
+    'points_rgb': Spec(True, 'Add the camera colour to points (xyzrgb instead of xyz)'),
     'autostart': Spec(True, 'Configure and activate at start-up (lifecycle); false waits '
-                      'for a lifecycle manager'),
+                      'for a lifecycle manager', configure_only=True),
 }
 
 
@@ -80,6 +86,9 @@ class DepthNodeConfig:
     qos_depth: int
     output_qos: str
     input_timeout: float
+    publish_depth_mm: bool
+    publish_points: bool
+    points_rgb: bool
     autostart: bool
 
 
@@ -104,11 +113,14 @@ def declare_all(node):
         node.declare_parameter(name, spec.default, descriptor(name, spec))
 
 
-def check_value(name: str, value) -> Optional[str]:
-    """Return why ``value`` is wrong for ``name``, or None when it is fine."""
+def check_value(name: str, value, configured: bool = False) -> Optional[str]:
+    """Return why ``value`` is wrong for ``name`` (now), or None when it is fine."""
     spec = SPECS.get(name)
     if spec is None:
         return None
+    if configured and spec.configure_only:
+        return (f"parameter '{name}' takes effect at configure: deactivate and clean up the "
+                'node (lifecycle), set it, then configure again')
     if spec.choices and value not in spec.choices:
         return (f"parameter '{name}' is '{value}': set it to one of "
                 f"{', '.join(spec.choices)}")
@@ -125,6 +137,18 @@ def read_config(node) -> DepthNodeConfig:
         if problem:
             raise ValueError(problem)
     return DepthNodeConfig(**values)
+
+
+def check_outputs(config: DepthNodeConfig):
+    """Return a check that refuses metric-only outputs for a relative-depth model."""
+    def check(metric: bool):
+        if (config.publish_depth_mm or config.publish_points) and not metric:
+            raise ValueError(
+                f"'{config.model_path}' is a relative-depth model (inverse depth without "
+                'unit): depth/mm and points need a metric model (e.g. '
+                'depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf); set '
+                'publish_depth_mm and publish_points to false')
+    return check
 
 
 def replace(config: DepthNodeConfig, updated: Dict[str, object]) -> DepthNodeConfig:

@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from depth_trt_ros.inference.distance import (back_project, box_extent, central_region,
-                                              Intrinsics, robust_depth)
+from depth_trt_ros.inference.distance import (back_project_point, box_extent,
+                                              central_region, robust_depth)
+from depth_trt_ros.inference.geometry import Intrinsics
 
 INTRINSICS = Intrinsics(fx=500.0, fy=400.0, cx=320.0, cy=240.0)
 
@@ -30,13 +31,5 @@ def test_robust_depth_is_none_without_enough_valid_pixels():
 
 
 def test_back_projection_and_extent_by_hand():
-    assert back_project(420.0, 140.0, 2.0, INTRINSICS) == pytest.approx((0.4, -0.5, 2.0))
+    assert back_project_point(420.0, 140.0, 2.0, INTRINSICS) == pytest.approx((0.4, -0.5, 2.0))
     assert box_extent((300, 200, 350, 240), 4.0, INTRINSICS) == pytest.approx((0.4, 0.4))
-
-
-def test_intrinsics_follow_the_depth_image_size():
-    k = [1000.0, 0, 640.0, 0, 800.0, 360.0, 0, 0, 1]
-    half = Intrinsics.from_k(k, (720, 1280), (360, 640))
-    assert half == Intrinsics(500.0, 400.0, 320.0, 180.0)
-    with pytest.raises(ValueError, match='not calibrated'):
-        Intrinsics.from_k([0.0] * 9, (720, 1280), (720, 1280))
