@@ -16,7 +16,8 @@ from vision_msgs.msg import Detection2DArray
 from depth_trt_ros.inference.backends.base import resolve_device, resolve_precision
 from depth_trt_ros.inference.detection.draw import draw_detections
 from depth_trt_ros.inference.detection.yolo import (DetectionSettings, load_class_names,
-                                                    load_yolo_backend, YoloDetector)
+                                                    load_yolo_backend, model_class_names,
+                                                    YoloDetector)
 from depth_trt_ros.ros.camera_input import CameraInput
 from depth_trt_ros.ros.conversions import BadImageError, compressed_to_rgb, fill_image, \
     image_to_rgb
@@ -55,11 +56,10 @@ def build_detector(config, log) -> YoloDetector:
     precision = resolve_precision(config['precision'], device)
     backend = load_yolo_backend(config['backend'], config['model_path'], device, precision)
     names = load_class_names(config['class_names_file']) if config['class_names_file'] \
-        else None
-    detector = YoloDetector(backend, class_names=names)
-    detector.settings = DetectionSettings(config['confidence'], config['iou'],
-                                          config['max_detections'],
-                                          class_filter(config['classes'], detector.class_names))
+        else model_class_names(backend)
+    settings = DetectionSettings(config['confidence'], config['iou'], config['max_detections'],
+                                 class_filter(config['classes'], names))
+    detector = YoloDetector(backend, settings, names)
     log(f"{backend.name} backend on {device} ({precision}) loaded {config['model_path']} "
         f'({len(detector.class_names)} classes) in {time.perf_counter() - started:.1f} s')
     return detector

@@ -149,13 +149,19 @@ def test_frames_give_detections_distances_and_markers_with_their_stamp(ros, pipe
         collector.close()
 
 
-def test_nodes_refuse_bad_parameters_and_name_the_fix(ros):
+def test_nodes_refuse_bad_parameters_and_name_the_fix(ros, tmp_path):
     detector = DetectorNode('no_model_detector', context=ros.context,
                             parameter_overrides=[Parameter('model_path', value='')])
     assert 'model_path' in detector.startup_error
+    model = constant_boxes_model(tmp_path / 'constant.onnx', BOXES, SCORES, NAMES)
+    unknown_class = DetectorNode('unknown_class_detector', context=ros.context,
+                                 parameter_overrides=[Parameter('model_path', value=str(model)),
+                                                      Parameter('classes', value='car, giraffe')])
+    assert "'classes'" in unknown_class.startup_error and 'giraffe' in \
+        unknown_class.startup_error
     distance = DistanceNode('bad_distance', context=ros.context, parameter_overrides=[
         Parameter('depth_type', value='disparity')])
     assert "'depth_type'" in distance.startup_error and 'metric' in distance.startup_error
     assert set(DISTANCE_SPECS) <= {p for p in distance._parameters}
-    detector.destroy_node()
-    distance.destroy_node()
+    for node in (detector, unknown_class, distance):
+        node.destroy_node()

@@ -131,6 +131,12 @@ def network_size_from(backend: Backend) -> Tuple[int, int]:
     return DEFAULT_NETWORK_SIZE
 
 
+def model_class_names(backend: Backend) -> List[str]:
+    """Return the class names stored in the model (ultralytics' ``names``), or none."""
+    names = backend.model_metadata.get('names')
+    return parse_class_names(names) if names else []
+
+
 def load_yolo_backend(kind: str, model_path: str, device: str, precision: str) -> Backend:
     """
     Open a YOLO ONNX file (its only input and output) with ONNX Runtime.
@@ -156,9 +162,8 @@ class YoloDetector:
         self.backend = backend
         self.device = backend.device
         self.settings = settings
-        if class_names is None and 'names' in backend.model_metadata:
-            class_names = parse_class_names(backend.model_metadata['names'])
-        self.class_names = list(class_names or [])
+        self.class_names = list(model_class_names(backend) if class_names is None
+                                else class_names)
         self.letterbox = Letterbox(network_size_from(backend), backend.input_dtype)
 
     @torch.inference_mode()
