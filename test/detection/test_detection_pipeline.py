@@ -13,6 +13,7 @@ import tempfile
 
 import numpy as np
 import pytest
+from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
@@ -113,7 +114,8 @@ def test_frames_give_detections_distances_and_markers_with_their_stamp(ros, pipe
     topic = f'/{NAMESPACE}'
     collectors = [Collector(ros, Detection2DArray, f'{topic}/detections', RELIABLE),
                   Collector(ros, Detection3DArray, f'{topic}/detections_3d', RELIABLE),
-                  Collector(ros, MarkerArray, f'{topic}/detections_3d/markers', RELIABLE)]
+                  Collector(ros, MarkerArray, f'{topic}/detections_3d/markers', RELIABLE),
+                  Collector(ros, Image, f'{topic}/detections/image', RELIABLE)]
     publishers = (ros.create_publisher(Image, f'{topic}/camera/image_raw', RELIABLE),
                   ros.create_publisher(CameraInfo, f'{topic}/camera/camera_info', RELIABLE))
     started = wait_for(lambda: publishers[0].get_subscription_count() >= 2
@@ -130,7 +132,7 @@ def test_frames_give_detections_distances_and_markers_with_their_stamp(ros, pipe
                        lambda sent: outputs_for(collectors, sent, placed_in_space))
     log.seek(0)
     assert white, log.read()
-    detections, located, markers = white
+    detections, located, markers, annotated = white
     assert [d.results[0].hypothesis.class_id for d in detections.detections] == \
         ['person', 'person', 'car']
     assert len(located.detections) == 3 and located.header.frame_id == 'camera_optical'
@@ -139,10 +141,11 @@ def test_frames_give_detections_distances_and_markers_with_their_stamp(ros, pipe
         assert position.z > 0 and math.isfinite(position.x) and math.isfinite(position.y)
     texts = [m.text for m in markers.markers if m.type == Marker.TEXT_VIEW_FACING]
     assert len(texts) == 3 and all(t.endswith(' m') for t in texts)
+    assert (annotated.encoding, annotated.height, annotated.width) == ('bgr8', HEIGHT, WIDTH)
 
     black = send_until(ros, publishers, 0, lambda sent: outputs_for(collectors, sent))
     assert black, 'no outputs for a black frame'
-    detections, located, markers = black
+    detections, located, markers, _ = black
     assert detections.detections == [] and located.detections == []
     assert [m.action for m in markers.markers] == [Marker.DELETEALL]
     for collector in collectors:
@@ -164,4 +167,21 @@ def test_nodes_refuse_bad_parameters_and_name_the_fix(ros, tmp_path):
     assert "'depth_type'" in distance.startup_error and 'metric' in distance.startup_error
     assert set(DISTANCE_SPECS) <= {p for p in distance._parameters}
     for node in (detector, unknown_class, distance):
+        node.destroy_node()
+
+
+def test_lifecycle_transitions_load_and_release(ros, tmp_path):
+    model = constant_boxes_model(tmp_path / 'constant.onnx', BOXES, SCORES, NAMES)
+    detector = DetectorNode('lifecycle_detector', context=ros.context, parameter_overrides=[
+        Parameter('model_path', value=str(model)), Parameter('autostart', value=False)])
+    distance = DistanceNode('lifecycle_distance', context=ros.context,
+                            parameter_overrides=[Parameter('autostart', value=False)])
+    assert detector.detector is None
+    for node in (detector, distance):
+        for step in ('configure', 'activate', 'deactivate', 'cleanup'):
+            assert getattr(node, f'trigger_{step}')() == TransitionCallbackReturn.SUCCESS, step
+            if node is detector and step == 'configure':
+                assert detector.detector.class_names == NAMES
+    assert detector.detector is None
+    for node in (detector, distance):
         node.destroy_node()
