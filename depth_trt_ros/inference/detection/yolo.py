@@ -3,7 +3,8 @@ YOLOv8/YOLO11 detection: letterbox, backend, box decoding and NMS, all in torch.
 
 The exported head outputs ``[B, 4 + classes, N]``: per anchor a centre/size
 box in network pixels followed by one score per class (no objectness). The
-model runs through the same backends as depth (ONNX Runtime, TensorRT).
+model runs through the backend interface of depth, on ONNX Runtime (with its
+TensorRT execution provider on CUDA).
 """
 import ast
 from dataclasses import dataclass, field
