@@ -45,6 +45,7 @@ class CameraInput:
         self.last_sequence: Optional[int] = None
         self.reliability: Optional[str] = None
         self.started_at = time.monotonic()
+        self.last_received: Optional[float] = None
         self.qos_problem: Optional[str] = None
 
     @property
@@ -103,6 +104,7 @@ class CameraInput:
         self._without_info(msg)
 
     def _without_info(self, msg):
+        self.last_received = time.monotonic()
         self._stats.received()
         self._on_message(msg)
 
@@ -118,9 +120,7 @@ class CameraInput:
 
     def silence_reason(self, timeout_s: float) -> Optional[str]:
         """Why no frame arrived for ``timeout_s`` seconds, or None while frames flow."""
-        since = self._stats.seconds_since_input()
-        if since is None:
-            since = time.monotonic() - self.started_at
+        since = time.monotonic() - (self.last_received or self.started_at)
         if since < timeout_s:
             return None
         publishers = self._publishers()

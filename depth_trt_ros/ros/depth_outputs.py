@@ -9,10 +9,15 @@ from depth_trt_ros.ros.pointcloud import intrinsics_for, point_cloud
 from depth_trt_ros.ros.qos import stream_qos
 
 
+def join_topic(prefix: str, name: str) -> str:
+    """Return ``name`` inside the relative namespace ``prefix`` ('' = the node's own)."""
+    return f'{prefix}/{name}' if prefix else name
+
+
 class DepthOutputs:
     """Lifecycle publishers for depth, colorized, depth/mm, points and camera_info."""
 
-    def __init__(self, node, config):
+    def __init__(self, node, config, prefix: str = ''):
         self._node = node
         self._config = config
         qos = stream_qos(config.output_qos, 5)
@@ -21,7 +26,8 @@ class DepthOutputs:
             topics['depth/mm'] = Image
         if config.publish_points:
             topics['points'] = PointCloud2
-        self._pubs = {name: node.create_lifecycle_publisher(msg_type, name, qos)
+        self._pubs = {name: node.create_lifecycle_publisher(msg_type, join_topic(prefix, name),
+                                                            qos)
                       for name, msg_type in topics.items()}
         self.camera_info: Optional[CameraInfo] = None
         self.points_waiting_for_info = False

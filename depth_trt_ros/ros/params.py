@@ -13,6 +13,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from depth_trt_ros.inference.backends import BACKEND_NAMES
 from depth_trt_ros.inference.model import DEFAULT_MODEL
 from depth_trt_ros.inference.postprocess import COLORMAPS
+from depth_trt_ros.ros.camera_channel import channel_prefix
 
 RELIABILITIES = ('auto', 'best_effort', 'reliable')
 
@@ -48,6 +49,11 @@ SPECS: Dict[str, Spec] = {
     'colormap': Spec('inferno', 'Colormap of depth/colorized', tuple(sorted(COLORMAPS))),
     'publish_colorized': Spec(True, 'Publish depth/colorized (only computed while '
                               'someone subscribes)'),
+    'image_topics': Spec(['image'], 'Image topics to serve, one per camera; outputs go to '
+                         'the same namespace (left/image -> left/depth). Frames that arrive '
+                         'together run as one batch', configure_only=True),
+    'max_batch': Spec(4, 'Most frames of equal size run in one inference call',
+                      int_range=(1, 64, 1)),
     'image_transport': Spec('raw', "'raw' subscribes image (sensor_msgs/Image); "
                             "'compressed' subscribes image/compressed",
                             ('raw', 'compressed')),
@@ -81,6 +87,8 @@ class DepthNodeConfig:
     frame_skip: int
     colormap: str
     publish_colorized: bool
+    image_topics: Tuple[str, ...]
+    max_batch: int
     image_transport: str
     qos: str
     qos_depth: int
@@ -126,6 +134,18 @@ def check_value(name: str, value, configured: bool = False) -> Optional[str]:
                 f"{', '.join(spec.choices)}")
     if name == 'model_path' and not str(value).strip():
         return "parameter 'model_path' is empty: set a hub id, directory, .onnx or .engine"
+    if name == 'image_topics':
+        return _check_image_topics(list(value))
+    return None
+
+
+def _check_image_topics(topics) -> Optional[str]:
+    if not topics or any(not str(t).strip('/') for t in topics):
+        return "parameter 'image_topics' needs at least one non-empty topic, e.g. ['image']"
+    namespaces = [channel_prefix(topic).strip('/') for topic in topics]
+    if len(set(namespaces)) != len(namespaces):
+        return (f"parameter 'image_topics' {topics}: each camera needs its own namespace "
+                "(outputs go beside the image topic), e.g. ['left/image', 'right/image']")
     return None
 
 
@@ -136,6 +156,7 @@ def read_config(node) -> DepthNodeConfig:
         problem = check_value(name, value)
         if problem:
             raise ValueError(problem)
+    values['image_topics'] = tuple(values['image_topics'])
     return DepthNodeConfig(**values)
 
 
