@@ -5,8 +5,9 @@ Publishes ``detections`` (vision_msgs/Detection2DArray, the image's header,
 an empty array for a frame without objects) and, only while someone
 subscribes, ``detections/image`` with the boxes drawn.
 """
+from dataclasses import dataclass
 import time
-from typing import Tuple
+from typing import List, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
@@ -15,9 +16,9 @@ from vision_msgs.msg import Detection2DArray
 
 from depth_trt_ros.inference.backends.base import resolve_device, resolve_precision
 from depth_trt_ros.inference.detection.draw import draw_detections
-from depth_trt_ros.inference.detection.yolo import (DetectionSettings, load_class_names,
-                                                    load_yolo_backend, model_class_names,
-                                                    YoloDetector)
+from depth_trt_ros.inference.detection.yolo import (Detections, DetectionSettings,
+                                                    load_class_names, load_yolo_backend,
+                                                    model_class_names, YoloDetector)
 from depth_trt_ros.ros.camera_input import CameraInput
 from depth_trt_ros.ros.conversions import BadImageError, compressed_to_rgb, fill_image, \
     image_to_rgb
@@ -26,11 +27,21 @@ from depth_trt_ros.ros.detection_params import declare_specs, DETECTOR_SPECS, re
 from depth_trt_ros.ros.diagnostics import NodeStats, to_status
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import ros_context, spin
-from depth_trt_ros.ros.worker import LatestSlot, Worker
+from depth_trt_ros.ros.worker import Mailbox, Pipeline
 
 STAGES = ('convert', 'preprocess', 'infer', 'postprocess', 'publish')
 _OK = TransitionCallbackReturn.SUCCESS
 _FAIL = TransitionCallbackReturn.FAILURE
+
+
+@dataclass
+class _Job:
+    """A frame detected on the inference thread, waiting for the publishing thread."""
+
+    msg: object
+    frame: object
+    detections: Detections
+    convert_ms: float
 
 
 def class_filter(text: str, names) -> Tuple[int, ...]:
@@ -75,8 +86,8 @@ class DetectorNode(LifecycleNode):
         self.config = None
         self.detector = None
         self.startup_error = None
-        self._slot = LatestSlot()
-        self._worker = None
+        self._mailbox = Mailbox()
+        self._pipeline = None
         self._camera = None
         self._pubs = {}
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
@@ -105,11 +116,11 @@ class DetectorNode(LifecycleNode):
         compressed = self.config['image_transport'] == 'compressed'
         self._camera = CameraInput(
             self, CompressedImage if compressed else Image,
-            'image/compressed' if compressed else 'image', self._slot_frame, self.stats,
+            'image/compressed' if compressed else 'image', self._on_image, self.stats,
             self.config['qos'], self.config['qos_depth'])
         self._camera.start()
-        self._worker = Worker(self._slot, self._process, 'detector-inference')
-        self._worker.start()
+        self._pipeline = Pipeline(self._mailbox, self._infer, self._publish, self._discard)
+        self._pipeline.start()
         return super().on_activate(state)
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
@@ -137,42 +148,50 @@ class DetectorNode(LifecycleNode):
         if self._camera is not None:
             self._camera.stop()
             self._camera = None
-        if self._worker is not None:
-            self._worker.stop()
-            self._worker = None
-        if self._slot.clear():
+        if self._pipeline is not None:
+            self._pipeline.stop()
+            self._pipeline = None
+        self.stats.count('dropped', self._mailbox.clear())
+
+    def _on_image(self, msg):
+        """Subscription callback: keep only the newest frame."""
+        if self._mailbox.put('image', msg):
             self.stats.count('dropped')
 
-    def _slot_frame(self, msg):
-        if self._slot.put(msg):
-            self.stats.count('dropped')
+    def _infer(self, items) -> List[_Job]:
+        jobs = []
+        for _, msg in items:
+            started = time.perf_counter()
+            try:
+                frame = compressed_to_rgb(msg) if isinstance(msg, CompressedImage) \
+                    else image_to_rgb(msg)
+            except BadImageError as error:
+                self.stats.bad(error.category)
+                self.get_logger().warning(f'bad frame skipped ({error.category}): {error}',
+                                          throttle_duration_sec=5.0)
+                continue
+            convert_ms = (time.perf_counter() - started) * 1e3
+            try:
+                jobs.append(_Job(msg, frame, self.detector.detect(frame), convert_ms))
+            except RuntimeError as error:
+                self.stats.count('failed')
+                self.get_logger().error(f'inference failed, frame skipped: {error}',
+                                        throttle_duration_sec=5.0)
+        return jobs
 
-    def _process(self, msg):
+    def _publish(self, job: _Job):
         started = time.perf_counter()
-        try:
-            frame = compressed_to_rgb(msg) if isinstance(msg, CompressedImage) \
-                else image_to_rgb(msg)
-        except BadImageError as error:
-            self.stats.bad(error.category)
-            self.get_logger().warning(f'bad frame skipped ({error.category}): {error}',
-                                      throttle_duration_sec=5.0)
-            return
-        convert_ms = (time.perf_counter() - started) * 1e3
-        try:
-            detections = self.detector.detect(frame)
-        except RuntimeError as error:
-            self.stats.count('failed')
-            self.get_logger().error(f'inference failed, frame skipped: {error}',
-                                    throttle_duration_sec=5.0)
-            return
-        publish_start = time.perf_counter()
-        self._pubs['detections'].publish(to_detection2d_array(detections, msg.header))
+        header = job.msg.header
+        self._pubs['detections'].publish(to_detection2d_array(job.detections, header))
         if self._pubs['image'].get_subscription_count() > 0:
-            annotated = draw_detections(frame, detections)
-            self._pubs['image'].publish(fill_image(Image(), annotated, 'bgr8', msg.header))
-        timings = dict(detections.timings_ms, convert=convert_ms,
-                       publish=(time.perf_counter() - publish_start) * 1e3)
+            annotated = draw_detections(job.frame, job.detections)
+            self._pubs['image'].publish(fill_image(Image(), annotated, 'bgr8', header))
+        timings = dict(job.detections.timings_ms, convert=job.convert_ms,
+                       publish=(time.perf_counter() - started) * 1e3)
         self.stats.served(timings, float('nan'))
+
+    def _discard(self, job: _Job):
+        self.stats.count('dropped')
 
     def _publish_diagnostics(self):
         warnings, errors = [], []
