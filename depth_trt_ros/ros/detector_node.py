@@ -24,7 +24,7 @@ from depth_trt_ros.ros.conversions import BadImageError, compressed_to_rgb, fill
     image_to_rgb
 from depth_trt_ros.ros.detection_msgs import to_detection2d_array
 from depth_trt_ros.ros.detection_params import declare_specs, DETECTOR_SPECS, read_specs
-from depth_trt_ros.ros.diagnostics import NodeStats, to_status
+from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms, to_status
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import ros_context, spin
 from depth_trt_ros.ros.worker import Mailbox, Pipeline
@@ -188,7 +188,7 @@ class DetectorNode(LifecycleNode):
             self._pubs['image'].publish(fill_image(Image(), annotated, 'bgr8', header))
         timings = dict(job.detections.timings_ms, convert=job.convert_ms,
                        publish=(time.perf_counter() - started) * 1e3)
-        self.stats.served(timings, float('nan'))
+        self.stats.served(timings, stamp_latency_ms(self.get_clock(), header.stamp))
 
     def _discard(self, job: _Job):
         self.stats.count('dropped')

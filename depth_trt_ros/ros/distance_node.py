@@ -24,7 +24,7 @@ from depth_trt_ros.ros.camera_input import CameraInput
 from depth_trt_ros.ros.conversions import BadImageError, image_to_depth
 from depth_trt_ros.ros.detection_msgs import corner_box, distance_markers, to_detection3d
 from depth_trt_ros.ros.detection_params import declare_specs, DISTANCE_SPECS, read_specs
-from depth_trt_ros.ros.diagnostics import NodeStats, to_status
+from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms, to_status
 from depth_trt_ros.ros.pointcloud import intrinsics_for
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import ros_context, spin
@@ -165,7 +165,8 @@ class DistanceNode(LifecycleNode):
         self._pubs['markers'].publish(distance_markers(located, labelled, unit,
                                                        self.config['marker_lifetime']))
         self.stats.served({'distance': (publish_start - started) * 1e3,
-                           'publish': (time.perf_counter() - publish_start) * 1e3}, NAN)
+                           'publish': (time.perf_counter() - publish_start) * 1e3},
+                          stamp_latency_ms(self.get_clock(), located.header.stamp))
 
     @staticmethod
     def _place(box, distance: Optional[float], intrinsics: Optional[Intrinsics]):
