@@ -5,7 +5,7 @@ The launch files and this tool share one description of the nodes (which
 topics follow the camera, which option overrides the model) and read the
 same parameter file, so ``pipeline --config config/depth_yolo.yaml`` runs
 what ``ros2 launch depth_trt_ros depth_yolo.launch.py`` starts: same nodes,
-parameters, namespace and remaps, here on one MultiThreadedExecutor. Handy
+parameters, namespace and remaps, here on one executor. Handy
 where ``launch`` is not installed; one process also spares image copies.
 """
 from dataclasses import dataclass
