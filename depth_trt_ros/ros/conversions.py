@@ -31,6 +31,9 @@ _ENCODINGS = {
     'yuyv': (np.uint8, 2, 'yuyv'), 'yuv422_yuy2': (np.uint8, 2, 'yuyv'),
 }
 SUPPORTED_ENCODINGS = tuple(_ENCODINGS)
+# Depth images: 32FC1 as published (metres or relative), 16UC1 millimetres (REP 118).
+_DEPTH_ENCODINGS = {'32FC1': (np.float32, 1, 'float'), '16UC1': (np.uint16, 1, 'millimetres'),
+                    'mono16': (np.uint16, 1, 'millimetres')}
 OUTPUT_ENCODINGS = {'32FC1': (np.float32, 1), '16UC1': (np.uint16, 1), 'bgr8': (np.uint8, 3),
                     'rgb8': (np.uint8, 3), 'mono8': (np.uint8, 1)}
 
@@ -45,12 +48,12 @@ class BadImageError(ValueError):
         self.category = category
 
 
-def _pixels(msg) -> Tuple[np.ndarray, str]:
+def _pixels(msg, encodings=_ENCODINGS) -> Tuple[np.ndarray, str]:
     encoding = msg.encoding
-    if encoding not in _ENCODINGS:
+    if encoding not in encodings:
         raise BadImageError('encoding', f"unsupported encoding '{encoding}': use one of "
-                            f"{', '.join(SUPPORTED_ENCODINGS)}")
-    dtype, channels, layout = _ENCODINGS[encoding]
+                            f"{', '.join(encodings)}")
+    dtype, channels, layout = encodings[encoding]
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if height == 0 or width == 0:
         raise BadImageError('empty', f'image has zero size ({width}x{height})')
@@ -100,6 +103,15 @@ def _bridge_to_rgb(msg) -> np.ndarray:
     except Exception as error:  # cv_bridge raises CvBridgeError, TypeError, cv2.error
         raise BadImageError('encoding', f"cv_bridge cannot convert '{msg.encoding}' to rgb8: "
                             f'{error}') from error
+
+
+def image_to_depth(msg) -> np.ndarray:
+    """Depth ``sensor_msgs/Image`` (32FC1, 16UC1 mm) -> float32 ``[H, W]``, 16-bit in metres."""
+    pixels, layout = _pixels(msg, _DEPTH_ENCODINGS)
+    depth = pixels[..., 0].astype(np.float32)
+    if layout == 'millimetres':
+        depth *= 1e-3
+    return depth
 
 
 def compressed_to_rgb(msg) -> np.ndarray:
