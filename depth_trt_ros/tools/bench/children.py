@@ -43,19 +43,30 @@ def log_tail(process, lines: int = 20) -> str:
     return '\n'.join(Path(process.log_path).read_text().splitlines()[-lines:])
 
 
+def read_line(process, timeout: float) -> str:
+    """Return the next line the child prints within ``timeout`` s ('' if none)."""
+    readable, _, _ = select.select([process.stdout], [], [], timeout)
+    return process.stdout.readline().strip() if readable else ''
+
+
 def expect_ready(process, timeout: float):
     """Wait for the publisher's ``ready`` line; raise with its log if it never comes."""
-    readable, _, _ = select.select([process.stdout], [], [], timeout)
-    line = process.stdout.readline().strip() if readable else ''
+    line = read_line(process, timeout)
     if line != 'ready':
         raise RuntimeError(f'camera publisher not ready ({line or "no answer"}); its log '
                            f'({process.log_path}) ends:\n{log_tail(process)}')
 
 
 def publisher_report(process, timeout: float) -> Dict[str, object]:
-    """Return the publisher's closing JSON line; raise with its log if it ended without one."""
-    lines = process.communicate(timeout=timeout)[0].splitlines()
-    if process.returncode != 0 or not lines:
-        raise RuntimeError(f'camera publisher failed (exit {process.returncode}); its log '
+    """
+    Return the publisher's JSON report; raise with its log if none comes.
+
+    The line is read without waiting for the process to end: with LARGE_DATA a
+    reliable writer can block in ``destroy_node`` on a half-discovered reader,
+    and the report is complete before that.
+    """
+    line = read_line(process, timeout)
+    if not line.startswith('{'):
+        raise RuntimeError(f'camera publisher sent no report (exit {process.poll()}); its log '
                            f'({process.log_path}) ends:\n{log_tail(process)}')
-    return json.loads(lines[-1])
+    return json.loads(line)
