@@ -6,7 +6,7 @@ Modes, from the model alone to the whole ROS graph:
 - ``baseline``: transformers' own recipe, the reference every report compares with;
 - ``model``: the backend alone or with pre/post-processing, any batch size;
 - ``pipeline``: conversion, estimator and output message, in this process;
-- ``ros``: publisher processes -> depth_node processes -> this process, over DDS;
+- ``ros``: publisher processes -> one depth_node process -> this process, over DDS;
 - ``summary``: one table of a folder of results, with the performance targets checked.
 """
 import argparse

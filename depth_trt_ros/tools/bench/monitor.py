@@ -33,13 +33,23 @@ def parse_header(serialized: bytes) -> Tuple[int, str]:
     return sec * 10**9 + nanosec, frame_id
 
 
+def camera_values(values: Dict[str, str], label: str, cameras: int) -> Dict[str, str]:
+    """One camera's view of a node's diagnostics: ``key[label]`` read as ``key``."""
+    if cameras == 1:
+        return values
+    suffix = f'[{label}]'
+    own = {key[:-len(suffix)]: value for key, value in values.items() if key.endswith(suffix)}
+    return dict(values, **own)
+
+
 class Monitor:
     """Subscribes each camera's ``depth`` and ``/diagnostics`` on ``node``."""
 
-    def __init__(self, node, namespaces: Sequence[str], node_name: str = 'depth_node'):
+    def __init__(self, node, namespaces: Sequence[str], node_id: str):
+        """Watch cameras ``namespaces`` served by the one depth node ``node_id``."""
         self._lock = threading.Lock()
         self.arrivals: Dict[str, List[Arrival]] = {ns: [] for ns in namespaces}
-        self._node_ids = {f'{ns}/{node_name}': ns for ns in namespaces}
+        self._node_id = node_id
         self._diagnostics: Dict[str, Tuple[float, Dict[str, str]]] = {}
         self._subscriptions = [
             node.create_subscription(Image, f'{ns}/depth', self._on_depth(ns),
@@ -59,11 +69,13 @@ class Monitor:
 
     def _on_diagnostics(self, msg: DiagnosticArray):
         for status in msg.status:
-            namespace = self._node_ids.get(status.hardware_id)
-            if namespace is not None:
+            if status.hardware_id == self._node_id:
                 values = {kv.key: kv.value for kv in status.values}
+                now = time.monotonic()
                 with self._lock:
-                    self._diagnostics[namespace] = (time.monotonic(), values)
+                    for namespace in self.arrivals:
+                        self._diagnostics[namespace] = (now, camera_values(
+                            values, namespace.rsplit('/', 1)[-1], len(self.arrivals)))
 
     def matched(self) -> bool:
         return all(s.get_publisher_count() > 0 for s in self._subscriptions[:-1])

@@ -1,5 +1,5 @@
 """
-``bench ros``: camera publishers -> depth_node processes -> this process, over DDS.
+``bench ros``: camera publishers -> one depth_node (batching them) -> this process, over DDS.
 
 Timeline: the nodes start and reach ``active``; the publishers start and say
 ``ready`` once matched; they get a common start time, warm the graph up, fall
@@ -50,11 +50,13 @@ def child_environment() -> Dict[str, str]:
     return dict(os.environ, PYTHONPATH=path)
 
 
-def node_command(args, namespace: str) -> List[str]:
+def node_command(args, namespace: str, cameras: List[str]) -> List[str]:
+    """One depth_node serving every camera (``cam0/image``, ...), batching them."""
+    topics = ', '.join(f"'{camera}/image'" for camera in cameras)
     parameters = {'model_path': args.model, 'backend': args.backend, 'device': args.device,
                   'precision': args.precision, 'cuda_graph': str(args.cuda_graph).lower(),
                   'input_size': args.input_size, 'qos': args.qos, 'qos_depth': args.qos_depth,
-                  'publish_colorized': 'false'}
+                  'publish_colorized': 'false', 'image_topics': f'[{topics}]'}
     command = [sys.executable, '-m', 'depth_trt_ros.ros.depth_node', '--ros-args',
                '-r', f'__ns:={namespace}']
     for name, value in parameters.items():
@@ -115,14 +117,14 @@ def run_ros(args) -> Dict[str, object]:
     set_transport(args.large_data)
     log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix='depth-bench-'))
     log_dir.mkdir(parents=True, exist_ok=True)
-    namespaces = [f'{NAMESPACE}/cam{i}' for i in range(args.cameras)]
+    cameras = [f'cam{i}' for i in range(args.cameras)]
+    namespaces = [f'{NAMESPACE}/{camera}' for camera in cameras]
     device = torch.device(resolve_device(args.device))
     with ExitStack() as stack:
         memory = GpuMemory(device) if device.type == 'cuda' else None
         children = Processes(log_dir, child_environment())
         stack.callback(children.stop_all)
-        nodes = [children.start(f'node{i}', node_command(args, ns))
-                 for i, ns in enumerate(namespaces)]
+        nodes = [children.start('node', node_command(args, NAMESPACE, cameras))]
         monitor = stack.enter_context(monitoring(namespaces))
         wait_active(monitor, nodes, args.node_timeout)
         sent, before = send_frames(args, children, namespaces, monitor)
@@ -144,7 +146,7 @@ def monitoring(namespaces: List[str]):
     executor = SingleThreadedExecutor(context=context)
     try:
         node = rclpy.create_node('bench_monitor', namespace=NAMESPACE, context=context)
-        monitor = Monitor(node, namespaces)
+        monitor = Monitor(node, namespaces, f'{NAMESPACE}/depth_node')
         executor.add_node(node)
         threading.Thread(target=executor.spin, daemon=True).start()
         yield monitor
