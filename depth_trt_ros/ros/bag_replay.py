@@ -79,8 +79,8 @@ class ReplayReport:
         return self.frames_written / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def stage_percentiles(self) -> Dict[str, Dict[str, float]]:
-        return {stage: {'p50': float(np.percentile(values, 50)),
-                        'p95': float(np.percentile(values, 95))}
+        return {stage: {'p50': round(float(np.percentile(values, 50)), 3),
+                        'p95': round(float(np.percentile(values, 95)), 3)}
                 for stage, values in self.timings_ms.items() if values}
 
     def as_dict(self) -> dict:
