@@ -24,6 +24,9 @@ _ENCODINGS = {
     'yuyv': (np.uint8, 2, 'yuyv'), 'yuv422_yuy2': (np.uint8, 2, 'yuyv'),
 }
 SUPPORTED_ENCODINGS = tuple(_ENCODINGS)
+# Depth images as REP 118 defines them: metres in float, millimetres in uint16.
+_DEPTH_ENCODINGS = {'32FC1': (np.float32, 1, 'metres'), '16UC1': (np.uint16, 1, 'millimetres'),
+                    'mono16': (np.uint16, 1, 'millimetres')}
 OUTPUT_ENCODINGS = {'32FC1': (np.float32, 1), '16UC1': (np.uint16, 1), 'bgr8': (np.uint8, 3),
                     'rgb8': (np.uint8, 3), 'mono8': (np.uint8, 1)}
 
@@ -38,12 +41,12 @@ class BadImageError(ValueError):
         self.category = category
 
 
-def _pixels(msg) -> Tuple[np.ndarray, str]:
+def _pixels(msg, encodings=_ENCODINGS) -> Tuple[np.ndarray, str]:
     encoding = msg.encoding
-    if encoding not in _ENCODINGS:
+    if encoding not in encodings:
         raise BadImageError('encoding', f"unsupported encoding '{encoding}': use one of "
-                            f"{', '.join(SUPPORTED_ENCODINGS)}")
-    dtype, channels, layout = _ENCODINGS[encoding]
+                            f"{', '.join(encodings)}")
+    dtype, channels, layout = encodings[encoding]
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if height == 0 or width == 0:
         raise BadImageError('empty', f'image has zero size ({width}x{height})')
@@ -83,6 +86,13 @@ def image_to_rgb(msg) -> np.ndarray:
         return np.broadcast_to((pixels >> 8).astype(np.uint8), (*pixels.shape[:2], 3))
     code = cv2.COLOR_YUV2RGB_UYVY if layout == 'uyvy' else cv2.COLOR_YUV2RGB_YUYV
     return cv2.cvtColor(np.ascontiguousarray(pixels), code)
+
+
+def depth_image_to_metres(msg) -> np.ndarray:
+    """Depth ``sensor_msgs/Image`` (32FC1 metres or 16UC1 millimetres) -> float32 metres."""
+    pixels, layout = _pixels(msg, _DEPTH_ENCODINGS)
+    depth = pixels[..., 0].astype(np.float32)
+    return depth / 1000 if layout == 'millimetres' else depth
 
 
 def compressed_to_rgb(msg) -> np.ndarray:
