@@ -58,7 +58,7 @@ class DepthNode(LifecycleNode):
         try:
             self.config = params.read_config(self)
             self.service = DepthService.load(self.config, self.get_logger().info)
-        except (ValueError, RuntimeError) as error:
+        except Exception as error:  # noqa: B902 - rclpy drops transition exceptions unlogged
             self.startup_error = str(error)
             self.get_logger().error(f'cannot configure: {error}')
             return _FAIL
