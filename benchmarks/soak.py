@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Soak test of depth_node: hours-long behaviour in minutes (not run in CI).
+r"""Soak test of depth_node: hours-long behaviour in minutes (not run in CI).
 
     publisher process --image--> depth_node process --depth--> this process
 
@@ -37,7 +37,7 @@ QOS_DEPTH = 5
 
 
 def publish_frames(rate_hz: float, seconds: float, size, counter, matched):
-    """Publisher process: one frame every 1/rate s on an absolute schedule, stamped now.
+    """Publish one frame every 1/rate s on an absolute schedule, stamped now.
 
     The schedule starts once the node's subscription has matched (``matched`` is
     set then), so discovery time is not counted as frames lost.
@@ -111,7 +111,7 @@ def percentiles(values):
 
 
 def summarise(args, listener, rss, started, published):
-    """The JSON report: memory, latency drift, losses, node counters, machine."""
+    """Build the JSON report: memory, latency drift, losses, node counters, machine."""
     window = 60.0
     end = started + args.minutes * 60
     latencies = [(t, ms) for t, ms in listener.arrivals if t >= started]

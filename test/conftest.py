@@ -21,7 +21,7 @@ def ros_domain():
 
 @pytest.fixture
 def ros_context(ros_domain):
-    """rclpy initialised for one test."""
+    """Initialise rclpy for one test."""
     from depth_trt_ros.ros.runtime import ros_context as context
     with context():
         yield

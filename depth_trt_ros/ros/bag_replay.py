@@ -31,7 +31,7 @@ def namespace_of(image_topic: str) -> str:
 
 
 def choose_image_topics(available: Dict[str, str], requested: Sequence[str] = ()) -> List[str]:
-    """The image topics to process: ``requested``, or one per namespace (raw preferred).
+    """Return the image topics to process: ``requested``, or one per namespace (raw first).
 
     Two chosen topics in one namespace would write into the same depth topic,
     so that is refused with the way out.

@@ -33,7 +33,7 @@ def type_name(message) -> str:
 
 
 def storage_of(path) -> str:
-    """The storage plugin of an existing bag directory (or bare ``.mcap`` file)."""
+    """Return the storage plugin of a bag directory (or bare ``.mcap`` file)."""
     path = Path(path)
     files = [path] if path.is_file() else list(path.iterdir())
     return 'mcap' if any(f.suffix == '.mcap' for f in files) else 'sqlite3'

@@ -37,7 +37,7 @@ def sample_photographs(size=SIZE):
 
 
 def pinhole_camera_info(height: int, width: int) -> CameraInfo:
-    """A plausible 60-degree pinhole camera without distortion."""
+    """Return a plausible 60-degree pinhole camera without distortion."""
     focal = width / (2 * np.tan(np.radians(30)))
     cx, cy = (width - 1) / 2, (height - 1) / 2
     info = CameraInfo(height=height, width=width, distortion_model='plumb_bob')

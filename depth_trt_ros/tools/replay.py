@@ -1,5 +1,7 @@
 """``depth-trt-ros replay``: depth over a recorded bag, or the bag played onto live topics.
 
+Usage::
+
     replay IN_BAG OUT_BAG [--topics T ...] [model options] [--colorized]
     replay IN_BAG --realtime [--rate R] [--topics T ...]
     replay --make-sample OUT_BAG [--storage mcap]
