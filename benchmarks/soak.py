@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-r"""Soak test of depth_node: hours-long behaviour in minutes (not run in CI).
+r"""
+Soak test of depth_node: hours-long behaviour in minutes (not run in CI).
 
     publisher process --image--> depth_node process --depth--> this process
 
@@ -37,7 +38,8 @@ QOS_DEPTH = 5
 
 
 def publish_frames(rate_hz: float, seconds: float, size, counter, matched):
-    """Publish one frame every 1/rate s on an absolute schedule, stamped now.
+    """
+    Publish one frame every 1/rate s on an absolute schedule, stamped now.
 
     The schedule starts once the node's subscription has matched (``matched`` is
     set then), so discovery time is not counted as frames lost.

@@ -1,35 +1,37 @@
-"""Fixtures shared by the tests: a private DDS domain and a small CPU estimator."""
+"""Shared fixtures: a private DDS domain, a spinning test node, node processes."""
 import os
+from pathlib import Path
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
 
 import pytest
 
-# Other engineers run DDS traffic on this machine; our own domain keeps it out.
-TEST_DOMAIN_ID = '63'
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from depth_trt_ros.tools.node_process import node_command  # noqa: E402 - after the path
+
+# Every test run gets its own DDS domain so parallel runs on one machine never meet.
+os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random(os.getpid()).randint(120, 200)))
 
 
 @pytest.fixture(scope='session')
-def ros_domain():
-    """Put this process and the node processes it starts on the test domain."""
-    previous = os.environ.get('ROS_DOMAIN_ID')
-    os.environ['ROS_DOMAIN_ID'] = TEST_DOMAIN_ID
-    yield TEST_DOMAIN_ID
-    if previous is None:
-        del os.environ['ROS_DOMAIN_ID']
-    else:
-        os.environ['ROS_DOMAIN_ID'] = previous
+def tiny_onnx(tmp_path_factory):
+    """Export the random:tiny model to ONNX once per run."""
+    from depth_trt_ros.inference.model import load_depth_model
+    from depth_trt_ros.inference.onnx_export import export_onnx
 
-
-@pytest.fixture
-def ros_context(ros_domain):
-    """Initialise rclpy for one test."""
-    from depth_trt_ros.ros.runtime import ros_context as context
-    with context():
-        yield
+    return export_onnx(load_depth_model('random:tiny'),
+                       tmp_path_factory.mktemp('onnx') / 'tiny.onnx')
 
 
 @pytest.fixture(scope='session')
 def tiny_service():
-    """random:tiny on the CPU at the smallest input size: real code path, little time."""
+    """random:tiny on the CPU at the smallest input size: the real code path, quickly."""
     from depth_trt_ros.inference.service import DepthService
     from depth_trt_ros.tools.model_options import EstimatorConfig
 
@@ -37,3 +39,104 @@ def tiny_service():
                                                 input_size=140), lambda _: None)
     yield service
     service.release()
+
+
+@pytest.fixture(scope='module')
+def ros():
+    """Initialise rclpy for a test module, with a node spun on a background thread."""
+    rclpy = pytest.importorskip('rclpy')
+    from rclpy.executors import MultiThreadedExecutor
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node(f'tester_{os.getpid()}', context=context)
+    executor = MultiThreadedExecutor(context=context)
+    executor.add_node(node)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    yield node
+    executor.shutdown()
+    node.destroy_node()
+    rclpy.shutdown(context=context)
+    thread.join(timeout=5)
+
+
+class NodeProcess:
+    """
+    A ``depth_node`` (or another executable) running in its own process.
+
+    Its output goes to a file, not a pipe, so a chatty node can never block.
+    """
+
+    def __init__(self, module: str, params: dict, namespace: str, env=None):
+        args = node_command(params, namespace, module)
+        self.log = tempfile.NamedTemporaryFile('w+', prefix='node-', suffix='.log')
+        self.process = subprocess.Popen(args, env=dict(os.environ, **(env or {})),
+                                        stdout=self.log, stderr=subprocess.STDOUT, text=True)
+        self.namespace = namespace
+
+    def output(self, timeout: float = 60) -> str:
+        """Wait for the process to end and return everything it printed."""
+        self.process.wait(timeout=timeout)
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.05):
+    """Poll ``predicate`` until it is truthy; return its last value."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value
+
+
+@pytest.fixture(scope='module')
+def start_node():
+    """Start node processes for a module; all are stopped at its end."""
+    processes = []
+
+    def start(params, namespace, module='depth_trt_ros.ros.depth_node', env=None):
+        process = NodeProcess(module, params, namespace, env)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        process.stop()
+
+
+class Collector:
+    """Messages of one topic, gathered by the test node."""
+
+    def __init__(self, node, msg_type, topic, qos):
+        self.messages = []
+        self._subscription = node.create_subscription(msg_type, topic, self.messages.append,
+                                                      qos)
+        self._node = node
+
+    def wait(self, count: int, timeout: float = 30.0):
+        wait_for(lambda: len(self.messages) >= count, timeout)
+        return self.messages
+
+    def close(self):
+        self._node.destroy_subscription(self._subscription)
+
+
+def diagnostic_values(messages, name_part: str):
+    """Key/values of the newest status whose name contains ``name_part``."""
+    for array in reversed(messages):
+        for status in array.status:
+            if name_part in status.name:
+                return status, {kv.key: kv.value for kv in status.values}
+    return None, {}

@@ -1,4 +1,5 @@
-"""Property-based fuzzing of image conversion: a frame is an RGB array or a BadImageError.
+"""
+Property-based fuzzing of image conversion: a frame is an RGB array or a BadImageError.
 
 More than 10,000 generated messages (wrong steps, sizes, encodings, truncated
 data, huge dimensions, odd yuv widths, garbage JPEG/PNG) must never raise

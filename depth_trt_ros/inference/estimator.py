@@ -1,4 +1,5 @@
-"""DepthEstimator: frames in, depth out, on the backend's device.
+"""
+DepthEstimator: frames in, depth out, on the backend's device.
 
 preprocess -> backend -> postprocess, with one host->device copy of the uint8
 frame, one device->host copy of the result, and per-stage timings read from

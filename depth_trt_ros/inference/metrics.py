@@ -1,4 +1,5 @@
-"""Depth accuracy: AbsRel, delta < 1.25 and RMSE, with the usual alignment of relative models.
+"""
+Depth accuracy: AbsRel, delta < 1.25 and RMSE, with the usual alignment of relative models.
 
 Relative models predict inverse depth up to an unknown scale and shift, so
 their output is aligned per image by least squares in disparity (inverse
@@ -30,7 +31,8 @@ def fit_scale_shift(prediction: np.ndarray, target: np.ndarray):
 
 def align_disparity(prediction: np.ndarray, ground_truth: np.ndarray, mask: np.ndarray,
                     max_depth: float) -> np.ndarray:
-    """Depth from a relative inverse-depth ``prediction`` aligned to ``ground_truth``.
+    """
+    Depth from a relative inverse-depth ``prediction`` aligned to ``ground_truth``.
 
     Aligned disparities below ``1 / max_depth`` (far, or negative after the
     shift) are clamped there, so every pixel gets a finite, positive depth.
@@ -54,7 +56,8 @@ def depth_errors(depth: np.ndarray, ground_truth: np.ndarray,
 def evaluate_prediction(prediction: np.ndarray, metric: bool, ground_truth: np.ndarray,
                         min_depth: float = 1e-3,
                         max_depth: Optional[float] = None) -> Dict[str, float]:
-    """Errors of one prediction; relative ones are aligned first.
+    """
+    Errors of one prediction; relative ones are aligned first.
 
     Without ``max_depth`` the image's farthest ground truth caps the aligned
     depth, so an alignment can never invent depth beyond what was measured.

@@ -1,4 +1,5 @@
-"""Depth-Anything-V2 models from Hugging Face, and random-weight stand-ins.
+"""
+Depth-Anything-V2 models from Hugging Face, and random-weight stand-ins.
 
 A model reference is a hub id (``depth-anything/Depth-Anything-V2-Small-hf``),
 a local directory saved with ``save_pretrained``, or ``random:<size>`` for a
@@ -6,7 +7,10 @@ model with the real architecture and seeded random weights (tests, offline
 demos). Nothing here knows about ROS.
 """
 import logging
+import os
 from pathlib import Path
+import socket
+from urllib.parse import urlparse
 
 import torch
 
@@ -65,22 +69,40 @@ def load_depth_model(reference: str = DEFAULT_MODEL):
     return model.eval()
 
 
-def load_or_random(reference: str = DEFAULT_MODEL):
-    """Load ``reference``; where that fails (offline), fall back to random weights.
-
-    Returns ``(model, description)``; the description says plainly when the
-    weights are random so that no one mistakes the output for real depth.
-    """
+def _hub_reachable(timeout_s: float = 3.0) -> bool:
+    """One quick connection attempt, instead of the hub client's minute of retries."""
+    if os.environ.get('HF_HUB_OFFLINE', '0') not in ('0', ''):
+        return False
+    host = urlparse(os.environ.get('HF_ENDPOINT', 'https://huggingface.co')).hostname
     try:
-        return load_depth_model(reference), reference
-    except ModelLoadError as error:
-        _LOG.warning('%s', error)
+        socket.create_connection((host, 443), timeout=timeout_s).close()
+        return True
+    except OSError:
+        return False
+
+
+def reachable_or_random(reference: str = DEFAULT_MODEL):
+    """
+    Return ``(reference, note)``: ``reference`` if its config loads, else random weights.
+
+    Only the small config file is fetched to decide, so the caller loads the
+    weights once. The note says plainly when the weights are random, so that
+    no one mistakes the output for real depth.
+    """
+    if reference.startswith(RANDOM_PREFIX):
+        return reference, f'{reference} (random weights, as asked)'
+    from transformers import AutoConfig
+    try:
+        local = Path(reference).is_dir() or not _hub_reachable()
+        AutoConfig.from_pretrained(reference, local_files_only=local)
+        return reference, reference
+    except (OSError, ValueError) as error:
+        _LOG.warning('cannot load %s: %s', reference, str(error).splitlines()[0])
         fallback = RANDOM_PREFIX + 'small'
-        note = (f'{fallback} (RANDOM WEIGHTS: {reference} could not be loaded; the depth '
-                'maps show the pipeline working, not real depth)')
-        return load_depth_model(fallback), note
+        return fallback, (f'{fallback} (RANDOM WEIGHTS: {reference} could not be loaded, '
+                          'e.g. offline; the depth maps show the pipeline working, not '
+                          'real depth)')
 
 
 def is_metric(model) -> bool:
     return getattr(model.config, 'depth_estimation_type', 'relative') == 'metric'
-

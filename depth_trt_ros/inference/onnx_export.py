@@ -13,7 +13,7 @@ DEFAULT_OPSET = 18
 
 
 def _symbolic_head_forward(head, hidden_states, patch_height, patch_width):
-    """transformers' head, without the ``int()`` that pins the output size on export."""
+    """Run transformers' head without the ``int()`` that pins the output size on export."""
     depth = head.conv1(hidden_states[head.head_in_index])
     depth = torch.nn.functional.interpolate(
         depth, (patch_height * head.patch_size, patch_width * head.patch_size),
@@ -46,7 +46,8 @@ class _DepthOnly(torch.nn.Module):
 
 def export_onnx(model, path, sample_size=(518, 686), opset: int = DEFAULT_OPSET,
                 fp16: bool = False) -> Path:
-    """Write ``model`` to ``path``: input ``pixel_values`` [B,3,H,W], output ``predicted_depth``.
+    """
+    Write ``model`` to ``path``: input ``pixel_values`` [B,3,H,W], output ``predicted_depth``.
 
     ``fp16`` stores weights and I/O in half precision, for strongly typed
     TensorRT networks. Export runs on the CPU in fp32 unless ``fp16`` is set

@@ -20,7 +20,7 @@ def resize_depth(predicted: torch.Tensor, height: int, width: int) -> torch.Tens
 
 
 def colormap_lut(name: str, device: torch.device) -> torch.Tensor:
-    """A ``[256, 3]`` uint8 BGR lookup table for ``name`` (OpenCV's colormaps)."""
+    """Return a ``[256, 3]`` uint8 BGR lookup table for ``name`` (OpenCV's colormaps)."""
     if name not in COLORMAPS:
         raise ValueError(f"colormap '{name}' is not one of {sorted(COLORMAPS)}")
     ramp = np.arange(256, dtype=np.uint8).reshape(256, 1)
@@ -30,7 +30,8 @@ def colormap_lut(name: str, device: torch.device) -> torch.Tensor:
 
 
 def colorize(depth: torch.Tensor, lut: torch.Tensor, inverse: bool) -> torch.Tensor:
-    """Map one ``[H, W]`` depth map to ``[H, W, 3]`` uint8 BGR, near = bright.
+    """
+    Map one ``[H, W]`` depth map to ``[H, W, 3]`` uint8 BGR, near = bright.
 
     Relative models output inverse depth (large = near); metric depth is
     flipped so that near is bright in both. Non-finite pixels become black.

@@ -1,4 +1,5 @@
-"""Depth-Anything-V2 input transform, on the backend's device.
+"""
+Depth-Anything-V2 input transform, on the backend's device.
 
 Reproduces transformers' ``DPTImageProcessor`` as Depth-Anything-V2 ships it
 (``keep_aspect_ratio``, 518, ``ensure_multiple_of=14``, bicubic, /255,
@@ -27,7 +28,8 @@ def _constrain_to_multiple_of(value: float, multiple: int) -> int:
 
 def network_input_size(height: int, width: int, input_size: int = DEFAULT_INPUT_SIZE,
                        multiple: int = PATCH_MULTIPLE) -> Tuple[int, int]:
-    """Return the (height, width) the network sees for a frame of this size.
+    """
+    Return the (height, width) the network sees for a frame of this size.
 
     The same rule as transformers: scale both sides by the factor closest to
     one (the short side lands on ``input_size``), then round each side to a

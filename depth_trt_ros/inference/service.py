@@ -1,4 +1,5 @@
-"""A depth estimator that can be swapped for another one without stopping.
+"""
+A depth estimator that can be swapped for another one without stopping.
 
 The node hands it its configuration; a reload builds the new estimator first
 and swaps it in only when that succeeded, so a failed reconfiguration leaves

@@ -1,4 +1,5 @@
-"""Offline depth over a recorded bag: image topics in, depth topics out, as fast as it runs.
+"""
+Offline depth over a recorded bag: image topics in, depth topics out, as fast as it runs.
 
 ``BagReplay`` is the reusable core (the ``replay`` and ``bench`` tools call it):
 it reads a rosbag2, converts each frame with the node's conversion module,
@@ -31,7 +32,8 @@ def namespace_of(image_topic: str) -> str:
 
 
 def choose_image_topics(available: Dict[str, str], requested: Sequence[str] = ()) -> List[str]:
-    """Return the image topics to process: ``requested``, or one per namespace (raw first).
+    """
+    Return the image topics to process: ``requested``, or one per namespace (raw first).
 
     Two chosen topics in one namespace would write into the same depth topic,
     so that is refused with the way out.

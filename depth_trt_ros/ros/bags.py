@@ -1,4 +1,5 @@
-"""rosbag2 files (sqlite3 and MCAP) through ``rosbags``, with rclpy message classes.
+"""
+rosbag2 files (sqlite3 and MCAP) through ``rosbags``, with rclpy message classes.
 
 Messages are (de)serialized by rclpy, so what comes out of a bag is the same
 class a subscription delivers and what goes in is built with the same helpers

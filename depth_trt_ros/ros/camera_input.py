@@ -1,4 +1,5 @@
-"""A camera subscription that never fails silently.
+"""
+A camera subscription that never fails silently.
 
 It matches the reliability the topic's publishers offer (re-checked as they
 come and go), counts frames lost in transport from publication sequence
@@ -20,7 +21,7 @@ except ImportError:  # pragma: no cover - Humble
 
 
 def _supports_message_info() -> bool:
-    """rclpy passes MessageInfo to two-argument callbacks since Iron; Humble does not."""
+    """Tell whether rclpy passes MessageInfo to two-argument callbacks (Iron on, not Humble)."""
     from rclpy.subscription import Subscription
     return hasattr(Subscription, 'CallbackType')
 

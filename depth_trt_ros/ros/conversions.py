@@ -1,4 +1,5 @@
-"""sensor_msgs images <-> numpy arrays, following cv_bridge's rules.
+"""
+sensor_msgs images <-> numpy arrays, following cv_bridge's rules.
 
 Works on any object with Image's fields (rclpy messages, rosbags messages),
 returns numpy views of the message buffer wherever the layout allows, and
@@ -9,6 +10,12 @@ from typing import NamedTuple, Tuple
 
 import cv2
 import numpy as np
+
+try:  # Where ROS's cv_bridge is installed it covers the encodings we do not (Bayer, ...).
+    from cv_bridge import CvBridge
+    _BRIDGE = CvBridge()
+except ImportError:
+    _BRIDGE = None
 
 # Frames above this are refused before anything is allocated for them.
 MAX_PIXELS = 64_000_000
@@ -70,6 +77,8 @@ def _pixels(msg, encodings=_ENCODINGS) -> Tuple[np.ndarray, str]:
 
 def image_to_rgb(msg) -> np.ndarray:
     """``sensor_msgs/Image`` -> uint8 ``[H, W, 3]`` RGB (a view where possible)."""
+    if msg.encoding not in _ENCODINGS and _BRIDGE is not None:
+        return _bridge_to_rgb(msg)
     pixels, layout = _pixels(msg)
     if layout == 'rgb':
         return pixels
@@ -86,6 +95,14 @@ def image_to_rgb(msg) -> np.ndarray:
         return np.broadcast_to((pixels >> 8).astype(np.uint8), (*pixels.shape[:2], 3))
     code = cv2.COLOR_YUV2RGB_UYVY if layout == 'uyvy' else cv2.COLOR_YUV2RGB_YUYV
     return cv2.cvtColor(np.ascontiguousarray(pixels), code)
+
+
+def _bridge_to_rgb(msg) -> np.ndarray:
+    try:
+        return _BRIDGE.imgmsg_to_cv2(msg, 'rgb8')
+    except Exception as error:  # cv_bridge raises CvBridgeError, TypeError, cv2.error
+        raise BadImageError('encoding', f"cv_bridge cannot convert '{msg.encoding}' to rgb8: "
+                            f'{error}') from error
 
 
 def depth_image_to_metres(msg) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""depth_node: camera images in, Depth-Anything-V2 depth out, as a managed node.
+"""
+depth_node: camera images in, Depth-Anything-V2 depth out, as a managed node.
 
 configure  = parameters checked, model loaded and warmed up
 activate   = subscriptions and publishers live, worker thread running
@@ -183,6 +184,7 @@ class DepthNode(LifecycleNode):
         self._pubs['depth'].publish(fill_image(Image(), result.depth, '32FC1', msg.header))
         if result.colorized is not None:
             colorized.publish(fill_image(Image(), result.colorized, 'bgr8', msg.header))
+            self.stats.count('colorized')
         if self._camera_info is not None:
             info = self._camera_info
             info.header = msg.header
@@ -215,8 +217,8 @@ class DepthNode(LifecycleNode):
         if self.stats.counts['lost_in_transport']:
             warnings.append(f"{self.stats.counts['lost_in_transport']} frame(s) lost in "
                             'transport')
-        status = to_status(f'{self.get_name()}: depth', self.get_fully_qualified_name(),
-                           self.stats, info, warnings, errors)
+        name = self.get_fully_qualified_name()
+        status = to_status(f'{name}: depth', name, self.stats, info, warnings, errors)
         msg = DiagnosticArray(status=[status])
         msg.header.stamp = self.get_clock().now().to_msg()
         self._diagnostics.publish(msg)

@@ -1,4 +1,5 @@
-"""Counters and stage timings of a node, rendered as a DiagnosticStatus.
+"""
+Counters and stage timings of a node, rendered as a DiagnosticStatus.
 
 The statistics half is plain Python (tested without ROS); ``to_status``
 renders it for ``/diagnostics`` with a level and the reasons for it.
@@ -46,6 +47,7 @@ class NodeStats:
         self.input_rate = RateMeter()
         self.output_rate = RateMeter()
         self.last_input_time: Optional[float] = None
+        self._last_timings: Dict[str, float] = {}
 
     def received(self):
         with self._lock:
@@ -66,10 +68,15 @@ class NodeStats:
         with self._lock:
             self.counts['published'] += 1
             self.output_rate.tick()
+            self._last_timings = dict(timings_ms)
             for stage, value in timings_ms.items():
                 if stage in self._timings:
                     self._timings[stage].append(value)
             self._latency.append(latency_ms)
+
+    def last_timings(self) -> Dict[str, float]:
+        with self._lock:
+            return dict(self._last_timings)
 
     def summary(self) -> Dict[str, Tuple[float, float, float]]:
         """``{stage: (mean, p50, p95)}`` in ms, latency included as ``latency``."""
@@ -107,9 +114,10 @@ def to_status(name: str, hardware_id: str, stats: NodeStats, info: Dict[str, str
         values[f'{stage}_ms_p95'] = f'{p95:.3f}'
     values['input_hz'] = f'{stats.input_rate.rate():.2f}'
     values['output_hz'] = f'{stats.output_rate.rate():.2f}'
-    for key in ('received', 'published', 'skipped', 'dropped', 'bad', 'lost_in_transport',
-                'incompatible_qos'):
-        values[f'frames_{key}' if key != 'incompatible_qos' else key] = str(stats.counts[key])
+    for key in ('received', 'published', 'colorized', 'skipped', 'dropped', 'bad', 'failed',
+                'lost_in_transport'):
+        values[f'frames_{key}'] = str(stats.counts[key])
+    values['incompatible_qos_events'] = str(stats.counts['incompatible_qos'])
     for reason, amount in sorted(stats.bad_by_reason.items()):
         values[f'bad_{reason}'] = str(amount)
     status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]

@@ -1,4 +1,5 @@
-"""Publish a bag onto live topics at the recorded rate, with ``/clock``.
+"""
+Publish a bag onto live topics at the recorded rate, with ``/clock``.
 
 For testing nodes in a running graph where rosbag2 is not installed. Messages
 go out as the recorded CDR bytes (no decoding), on reliable keep-last
@@ -7,7 +8,6 @@ publishers, which both reliable and best-effort subscribers receive.
 import time
 from typing import Callable, Sequence
 
-import rclpy
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 
@@ -20,7 +20,8 @@ QUEUE_DEPTH = 10
 def publish_bag(node: Node, path, topics: Sequence[str] = (), rate: float = 1.0,
                 on_message: Callable[[], None] = lambda: None,
                 wait_for_subscribers_s: float = 0.0) -> int:
-    """Publish the bag's messages (all topics unless ``topics``) on ``node``; returns the count.
+    """
+    Publish the bag's messages (all topics unless ``topics``) on ``node``; returns the count.
 
     ``rate`` scales the recorded timing (2.0 is twice as fast). With
     ``wait_for_subscribers_s``, publishing starts once every topic has a
@@ -34,22 +35,30 @@ def publish_bag(node: Node, path, topics: Sequence[str] = (), rate: float = 1.0,
         publishers = {topic: node.create_publisher(message_class(kind), topic, qos)
                       for topic, kind in chosen.items()}
         clock = node.create_publisher(Clock, '/clock', qos)
-        _wait_for_subscribers(publishers.values(), wait_for_subscribers_s)
-        start_wall, start_bag, published = time.monotonic(), None, 0
-        for message in reader.messages(set(chosen)):
-            start_bag = message.timestamp if start_bag is None else start_bag
-            delay = start_wall + (message.timestamp - start_bag) / 1e9 / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            if not rclpy.ok():
-                break
-            sec, nanosec = divmod(message.timestamp, 10**9)
-            stamp = Clock()
-            stamp.clock.sec, stamp.clock.nanosec = sec, nanosec
-            clock.publish(stamp)
-            publishers[message.topic].publish(bytes(message.data))
-            published += 1
-            on_message()
+        try:
+            _wait_for_subscribers(publishers.values(), wait_for_subscribers_s)
+            return _play(reader.messages(set(chosen)), publishers, clock, rate, on_message,
+                         node.context)
+        finally:
+            for publisher in (*publishers.values(), clock):
+                node.destroy_publisher(publisher)
+
+
+def _play(messages, publishers, clock, rate, on_message, context) -> int:
+    start_wall, start_bag, published = time.monotonic(), None, 0
+    for message in messages:
+        start_bag = message.timestamp if start_bag is None else start_bag
+        delay = start_wall + (message.timestamp - start_bag) / 1e9 / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        if not context.ok():
+            break
+        stamp = Clock()
+        stamp.clock.sec, stamp.clock.nanosec = divmod(message.timestamp, 10**9)
+        clock.publish(stamp)
+        publishers[message.topic].publish(bytes(message.data))
+        published += 1
+        on_message()
     return published
 
 

@@ -1,4 +1,5 @@
-"""Parameters of the depth node: one table of names, defaults, ranges and help.
+"""
+Parameters of the depth node: one table of names, defaults, ranges and help.
 
 Every parameter is declared with a ParameterDescriptor so that rclpy enforces
 ranges and ``ros2 param describe`` shows the text; choices are checked here and

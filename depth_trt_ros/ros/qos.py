@@ -8,14 +8,15 @@ _RELIABILITY = {'best_effort': ReliabilityPolicy.BEST_EFFORT,
 
 
 def stream_qos(reliability: str, depth: int) -> QoSProfile:
-    """The sensor-data shape (keep last, volatile) with the chosen reliability."""
+    """Return the sensor-data shape (keep last, volatile) with the chosen reliability."""
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
                       reliability=_RELIABILITY[reliability],
                       durability=DurabilityPolicy.VOLATILE)
 
 
 def offered_reliability(publishers: Iterable) -> Optional[str]:
-    """What a subscriber must request to match every publisher; None without publishers.
+    """
+    Return what a subscriber must request to match every publisher (None: none).
 
     A reliable subscription cannot match a best-effort publisher, so one
     best-effort publisher makes the answer best_effort (as rosbag2 decides).

@@ -1,4 +1,5 @@
-"""Start and spin nodes the same way on Humble, Jazzy and Kilted.
+"""
+Start and spin nodes the same way on Humble, Jazzy and Kilted.
 
 ``with rclpy.init()`` exists only from Jazzy on; this context manager gives
 the same clean start and shutdown everywhere, with no traceback on Ctrl-C.

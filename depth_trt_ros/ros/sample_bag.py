@@ -1,4 +1,5 @@
-"""A small rosbag2 of real photographs, for tests, the README and first runs.
+"""
+A small rosbag2 of real photographs, for tests, the README and first runs.
 
 scikit-image ships the photographs, so this works offline on a fresh clone.
 The same frames go out as ``sensor_msgs/Image`` and as JPEG

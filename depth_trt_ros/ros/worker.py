@@ -1,4 +1,5 @@
-"""Inference outside the subscription callback: the newest frame wins.
+"""
+Inference outside the subscription callback: the newest frame wins.
 
 The callback only drops its message into a one-slot mailbox; a worker thread
 takes whatever is newest. A slow model therefore never builds a queue, and a

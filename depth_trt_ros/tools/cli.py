@@ -1,4 +1,5 @@
-"""``depth-trt-ros``: one command, one subcommand per tool.
+"""
+``depth-trt-ros``: one command, one subcommand per tool.
 
 Each tool module exposes ``register(subparsers)``, which adds its parser and
 sets ``func`` to a callable taking the parsed arguments and returning an

@@ -1,4 +1,5 @@
-"""``depth-trt-ros evaluate``: accuracy of models/backends/precisions against ground truth.
+"""
+``depth-trt-ros evaluate``: accuracy of models/backends/precisions against ground truth.
 
     evaluate [--data DIR | --bag BAG --image-topic T --depth-topic D]
              [--model A --model B ...] [--config runs.yaml] [--json results.json]

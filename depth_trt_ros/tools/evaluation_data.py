@@ -1,4 +1,5 @@
-"""Frames with ground-truth depth for ``evaluate``: a directory, a bag, or a built-in sample.
+"""
+Frames with ground-truth depth for ``evaluate``: a directory, a bag, or a built-in sample.
 
 Every source yields :class:`Sample` (RGB uint8 and depth in metres, 0 or
 non-finite where there is no ground truth).
@@ -27,7 +28,8 @@ class Sample:
 
 
 def motorcycle_sample() -> Sample:
-    """Middlebury 2014 motorcycle from scikit-image, disparity turned into metres.
+    """
+    Middlebury 2014 motorcycle from scikit-image, disparity turned into metres.
 
     The images ship inside scikit-image's wheel, so no download is needed; if a
     build without them tries to fetch and cannot, the error says what to do.

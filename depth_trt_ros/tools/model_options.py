@@ -1,4 +1,5 @@
-"""The model/backend/device/precision options every offline tool shares.
+"""
+The model/backend/device/precision options every offline tool shares.
 
 One parser helper and one config type, so ``replay``, ``evaluate`` and
 ``bench`` name and default these flags the same way as the node's parameters.
@@ -28,7 +29,8 @@ class EstimatorConfig:
 
 
 def add_model_arguments(parser, multiple: bool = False):
-    """Add ``--model --backend --device --precision --input-size``.
+    """
+    Add ``--model --backend --device --precision --input-size``.
 
     With ``multiple``, ``--model`` may repeat (tools that compare models).
     """

@@ -1,4 +1,5 @@
-"""depth_node in a child process, as a graph would run it (tests, soak, bench).
+"""
+depth_node in a child process, as a graph would run it (tests, soak, bench).
 
 A separate process keeps the node's threads, GIL and memory apart from the
 publisher and subscriber that measure it.
@@ -11,10 +12,10 @@ import sys
 from typing import Dict, Optional
 
 
-def node_command(parameters: Dict[str, object], namespace: str = '/') -> list:
-    """``python -m depth_trt_ros.ros.depth_node --ros-args ...`` for these parameters."""
-    command = [sys.executable, '-m', 'depth_trt_ros.ros.depth_node', '--ros-args',
-               '-r', f'__ns:={namespace}']
+def node_command(parameters: Dict[str, object], namespace: str = '/',
+                 module: str = 'depth_trt_ros.ros.depth_node') -> list:
+    """``python -m MODULE --ros-args ...`` for these parameters, depth_node by default."""
+    command = [sys.executable, '-m', module, '--ros-args', '-r', f'__ns:={namespace}']
     for name, value in parameters.items():
         text = str(value).lower() if isinstance(value, bool) else str(value)
         command += ['-p', f'{name}:={text}']

@@ -1,4 +1,5 @@
-"""``depth-trt-ros replay``: depth over a recorded bag, or the bag played onto live topics.
+"""
+``depth-trt-ros replay``: depth over a recorded bag, or the bag played onto live topics.
 
 Usage::
 

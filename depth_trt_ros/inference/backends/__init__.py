@@ -1,4 +1,5 @@
-"""Backend selection: the node names a backend, this module builds it.
+"""
+Backend selection: the node names a backend, this module builds it.
 
 Runtimes are imported only when chosen, so a machine without TensorRT or
 ONNX Runtime can still run the others.

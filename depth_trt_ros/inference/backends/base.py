@@ -1,4 +1,5 @@
-"""The one seam between the depth estimator and an inference runtime.
+"""
+The one seam between the depth estimator and an inference runtime.
 
 A backend takes a normalized ``pixel_values`` batch on its device and returns
 ``predicted_depth`` ``[B, h, w]`` on the same device. Everything that is not a
@@ -62,7 +63,8 @@ def torch_dtype(precision: str) -> torch.dtype:
 
 
 class TensorBuffers:
-    """Named, preallocated tensors that are reallocated only when a shape changes.
+    """
+    Named, preallocated tensors that are reallocated only when a shape changes.
 
     The ONNX Runtime and TensorRT backends bind these addresses to the runtime,
     so a steady stream of equal-sized frames allocates nothing.
@@ -88,7 +90,8 @@ class TensorBuffers:
 
 
 class CudaGraphRunner:
-    """Replays ``fn`` as a CUDA graph per input shape; launches cost ~nothing.
+    """
+    Replays ``fn`` as a CUDA graph per input shape; launches cost ~nothing.
 
     ``fn`` reads a static input tensor and returns an output tensor; the graph
     is captured on the first call with a new shape (after a warm-up run on a

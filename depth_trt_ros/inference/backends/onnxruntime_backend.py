@@ -1,4 +1,5 @@
-"""ONNX Runtime backend: TensorRT, CUDA or CPU execution providers.
+"""
+ONNX Runtime backend: TensorRT, CUDA or CPU execution providers.
 
 On CUDA the session's input and output are bound to preallocated torch.cuda
 tensors (I/O binding), so frames never leave the GPU between stages.
@@ -30,9 +31,6 @@ def resolve_providers(names: Sequence[str], device: torch.device, precision: str
     available = set(ort.get_available_providers())
     providers = []
     for name in names:
-        if name not in PROVIDER_NAMES:
-            raise ValueError(f"unknown ONNX Runtime provider '{name}': use "
-                             f"{', '.join(PROVIDER_NAMES)}")
         full = PROVIDER_NAMES[name]
         if full not in available:
             continue
@@ -71,8 +69,12 @@ class OnnxRuntimeBackend(Backend):
         if not path.is_file():
             raise ModelLoadError(f"ONNX model '{model_path}' does not exist: export one with "
                                  "'depth-trt-ros export'")
+        unknown = [name for name in providers if name not in PROVIDER_NAMES]
+        if unknown:
+            raise ValueError(f"unknown ONNX Runtime provider(s) {unknown}: use "
+                             f"{', '.join(PROVIDER_NAMES)}")
         if device.type == 'cpu':
-            providers = [p for p in providers if p == 'cpu'] or ['cpu']
+            providers = ['cpu']
         resolved = resolve_providers(providers, device, precision, path.parent)
         try:
             self.session = ort.InferenceSession(str(path), providers=resolved)

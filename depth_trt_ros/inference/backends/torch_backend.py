@@ -1,4 +1,5 @@
-"""PyTorch backend: the transformers model itself, made fast on CUDA.
+"""
+PyTorch backend: the transformers model itself, made fast on CUDA.
 
 On CUDA it runs fp16 (if asked), SDPA attention in the Dinov2 backbone, the
 position-embedding interpolation computed once per input size instead of per
@@ -14,7 +15,8 @@ from depth_trt_ros.inference.model import is_metric, load_depth_model
 
 
 def cache_position_embeddings(model):
-    """Memoize Dinov2's bicubic position-embedding resize per (size, dtype).
+    """
+    Memoize Dinov2's bicubic position-embedding resize per (size, dtype).
 
     It is constant for a given input size but costs more GPU time than the
     transformer at non-square sizes. Tracing (ONNX export) bypasses the cache
@@ -26,7 +28,8 @@ def cache_position_embeddings(model):
 
     @wraps(original)
     def cached(tokens, height, width):
-        if torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export():
+        if (torch.jit.is_tracing() or torch.compiler.is_compiling()
+                or torch.onnx.is_in_onnx_export()):
             return original(tokens, height, width)
         key = (height, width, tokens.dtype, tokens.device)
         if key not in cache:

@@ -1,0 +1,92 @@
+"""Backends agree with each other and refuse what they cannot run."""
+import numpy as np
+import pytest
+from skimage import data
+import torch
+
+from depth_trt_ros.inference.backends import choose_backend, create_backend, ModelLoadError
+from depth_trt_ros.inference.backends.base import CudaGraphRunner, TensorBuffers
+from depth_trt_ros.inference.estimator import DepthEstimator
+
+
+def relative_error(a, b):
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
+
+
+@pytest.mark.parametrize('model,expected', [
+    ('x/model.engine', 'tensorrt'), ('m.plan', 'tensorrt'), ('model.onnx', 'onnxruntime'),
+    ('depth-anything/Depth-Anything-V2-Small-hf', 'torch'), ('random:tiny', 'torch'),
+])
+def test_auto_picks_the_backend_from_the_model(model, expected):
+    assert choose_backend('auto', model) == expected
+
+
+def test_onnxruntime_and_torch_agree_on_real_frames(tiny_onnx):
+    torch_estimator = DepthEstimator(create_backend('torch', 'random:tiny'))
+    onnx_estimator = DepthEstimator(create_backend('onnxruntime', str(tiny_onnx)))
+    for frame in (data.astronaut(), data.coffee()):
+        reference = torch_estimator.estimate(frame).depth
+        other = onnx_estimator.estimate(frame).depth
+        assert other.shape == frame.shape[:2] and other.dtype == np.float32
+        assert relative_error(other, reference) < 1e-4
+
+
+def test_batches_match_single_frames():
+    estimator = DepthEstimator(create_backend('torch', 'random:tiny'))
+    frames = [data.astronaut(), data.astronaut()[::-1].copy()]
+    batch = estimator.estimate_batch(frames)
+    for frame, result in zip(frames, batch):
+        assert relative_error(result.depth, estimator.estimate(frame).depth) < 1e-4
+
+
+def test_colorized_view_is_bgr8_at_input_size():
+    estimator = DepthEstimator(create_backend('torch', 'random:tiny'), colormap='turbo')
+    result = estimator.estimate(data.chelsea(), colorized=True)
+    assert result.colorized.shape == (*data.chelsea().shape[:2], 3)
+    assert result.colorized.dtype == np.uint8
+    assert set(result.timings_ms) == {'preprocess', 'infer', 'postprocess'}
+
+
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(kind='torch', model='random:tiny', device='cpu', precision='fp16'), 'fp16 needs'),
+    (dict(kind='torch', model='random:tiny', device='tpu'), 'not a torch device'),
+    (dict(kind='torch', model='random:tiny', device='cuda'), 'CUDA is not available'),
+    (dict(kind='torch', model='random:huge'), 'unknown random model'),
+    (dict(kind='torch', model='/nonexistent/model-dir'), 'cannot load'),
+    (dict(kind='onnxruntime', model='/nonexistent.onnx'), 'does not exist'),
+    (dict(kind='onnxruntime', model='random:tiny', providers=['tpu']), 'does not exist'),
+    (dict(kind='magic', model='random:tiny'), 'not one of'),
+])
+def test_bad_settings_fail_with_a_message_naming_the_fix(kwargs, message):
+    if 'CUDA' in message and torch.cuda.is_available():
+        pytest.skip('this machine has CUDA')
+    with pytest.raises((ValueError, ModelLoadError), match=message):
+        create_backend(**kwargs)
+
+
+def test_corrupt_onnx_file_is_refused(tmp_path):
+    broken = tmp_path / 'broken.onnx'
+    broken.write_bytes(b'\x08\x07garbage')
+    with pytest.raises(ModelLoadError, match='cannot load ONNX'):
+        create_backend('onnxruntime', str(broken))
+
+
+def test_unknown_provider_is_refused(tiny_onnx):
+    with pytest.raises(ValueError, match='unknown ONNX Runtime provider'):
+        create_backend('onnxruntime', str(tiny_onnx), providers=['tpu', 'cpu'])
+
+
+def test_buffers_are_reused_until_the_shape_changes():
+    buffers = TensorBuffers(torch.device('cpu'))
+    first = buffers.get('x', (1, 3), torch.float32)
+    assert buffers.get('x', (1, 3), torch.float32) is first
+    assert buffers.get('x', (2, 3), torch.float32) is not first
+    assert buffers.reallocations == 2
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_graph_replays_the_function():
+    runner = CudaGraphRunner(lambda x: x * 2 + 1, torch.device('cuda'))
+    for _ in range(3):
+        x = torch.randn(4, device='cuda')
+        torch.testing.assert_close(runner(x), x * 2 + 1)

@@ -1,0 +1,154 @@
+"""depth_node over real DDS: a frame in from another process, depth out."""
+from diagnostic_msgs.msg import DiagnosticArray
+import numpy as np
+import pytest
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from skimage import data
+
+from conftest import Collector, diagnostic_values, wait_for
+from depth_trt_ros.ros.conversions import fill_image
+from depth_trt_ros.ros.qos import stream_qos
+
+pytestmark = pytest.mark.ros
+NAMESPACE = '/depth_test'
+STAGE_KEYS = [f'{stage}_ms_{stat}' for stage in
+              ('convert', 'preprocess', 'infer', 'postprocess', 'publish', 'latency')
+              for stat in ('mean', 'p50', 'p95')]
+RELIABLE = stream_qos('reliable', 10)
+
+
+@pytest.fixture(scope='module')
+def graph(ros, start_node):
+    """Start a depth_node; return it with the test's publishers and collectors."""
+    start_node({'model_path': 'random:tiny', 'device': 'cpu', 'input_size': 140},
+               NAMESPACE)
+    image_pub = ros.create_publisher(Image, f'{NAMESPACE}/image', RELIABLE)
+    info_pub = ros.create_publisher(CameraInfo, f'{NAMESPACE}/camera_info', RELIABLE)
+    depth = Collector(ros, Image, f'{NAMESPACE}/depth', RELIABLE)
+    diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 10)
+    assert wait_for(lambda: image_pub.get_subscription_count() > 0, 60), 'node never subscribed'
+    assert wait_for(lambda: info_pub.get_subscription_count() > 0, 10)
+    return ros, image_pub, info_pub, depth, diagnostics
+
+
+def frame_message(rgb: np.ndarray, stamp_sec: int, encoding='bgr8') -> Image:
+    payload = rgb[..., ::-1] if encoding == 'bgr8' else rgb
+    msg = fill_image(Image(), np.ascontiguousarray(payload), 'rgb8')
+    msg.encoding = encoding
+    msg.header.frame_id = 'camera_optical'
+    msg.header.stamp.sec, msg.header.stamp.nanosec = stamp_sec, 123
+    return msg
+
+
+def send_and_wait(graph, msg: Image, timeout=30.0) -> Image:
+    _, image_pub, _, depth, _ = graph
+    image_pub.publish(msg)
+    stamp = msg.header.stamp
+    found = wait_for(lambda: [m for m in depth.messages if m.header.stamp == stamp], timeout)
+    assert found, f'no depth for stamp {stamp.sec}'
+    return found[0]
+
+
+def node_diagnostics(graph, predicate=lambda values: True, timeout=10.0):
+    diagnostics = graph[4]
+    wait_for(lambda: predicate(diagnostic_values(diagnostics.messages, NAMESPACE)[1]),
+             timeout)
+    return diagnostic_values(diagnostics.messages, NAMESPACE)
+
+
+def test_depth_keeps_stamp_frame_and_size(graph):
+    rgb = data.astronaut()[:480, :500]
+    info = CameraInfo(width=500, height=480)
+    info.k = [400.0, 0.0, 250.0, 0.0, 400.0, 240.0, 0.0, 0.0, 1.0]
+    graph[2].publish(info)
+    camera_info = Collector(graph[0], CameraInfo, f'{NAMESPACE}/depth/camera_info', RELIABLE)
+    out = send_and_wait(graph, frame_message(rgb, 1001))
+    assert (out.height, out.width, out.encoding) == (480, 500, '32FC1')
+    assert out.header.frame_id == 'camera_optical'
+    assert out.header.stamp.nanosec == 123
+    depth = np.frombuffer(out.data, np.float32).reshape(480, 500)
+    assert np.isfinite(depth).all()
+    send_and_wait(graph, frame_message(rgb, 1002))
+    infos = camera_info.wait(1, timeout=10)
+    assert infos and infos[-1].header.frame_id == 'camera_optical'
+    assert infos[-1].k[0] == 400.0
+    camera_info.close()
+
+
+def test_colorized_is_computed_only_while_subscribed(graph):
+    rgb = data.coffee()
+    send_and_wait(graph, frame_message(rgb, 2001))
+    _, before = node_diagnostics(graph, lambda v: int(v.get('frames_published', 0)) >= 1)
+    assert before['frames_colorized'] == '0'
+    colorized = Collector(graph[0], Image, f'{NAMESPACE}/depth/colorized', RELIABLE)
+    assert wait_for(lambda: graph[0].count_publishers(f'{NAMESPACE}/depth/colorized'), 10)
+    wait_for(lambda: False, 1.0)  # let discovery finish on the node's side too
+    send_and_wait(graph, frame_message(rgb, 2002))
+    views = colorized.wait(1, timeout=10)
+    assert views[-1].encoding == 'bgr8'
+    assert (views[-1].height, views[-1].width) == rgb.shape[:2]
+    assert views[-1].header.stamp.sec == 2002
+    colorized.close()
+
+
+def test_diagnostics_carry_every_stage(graph):
+    send_and_wait(graph, frame_message(data.chelsea(), 3001, encoding='rgb8'))
+    status, values = node_diagnostics(graph, lambda v: 'infer_ms_p95' in v)
+    for key in STAGE_KEYS + ['input_hz', 'output_hz', 'frames_dropped', 'frames_bad',
+                             'frames_lost_in_transport', 'backend', 'model', 'device',
+                             'input_size', 'depth_type', 'state']:
+        assert key in values, key
+    assert values['backend'] == 'torch' and values['state'] == 'active'
+    assert status.hardware_id.endswith('depth_node')
+
+
+BAD_FRAMES = {
+    'encoding': lambda m: setattr(m, 'encoding', 'bayer_grbg8'),
+    'size': lambda m: setattr(m, 'step', 3),
+    'truncated': lambda m: setattr(m, 'data', bytes(m.data[:100])),
+    'empty': lambda m: (setattr(m, 'width', 0), setattr(m, 'height', 0),
+                        setattr(m, 'step', 0), setattr(m, 'data', b'')),
+}
+
+
+def test_each_bad_frame_is_counted_and_the_next_good_one_served(graph):
+    rgb = data.astronaut()[:240, :320]
+    stamp = 4000
+    for reason, spoil in BAD_FRAMES.items():
+        bad = frame_message(rgb, stamp)
+        spoil(bad)
+        graph[1].publish(bad)
+        _, values = node_diagnostics(graph, lambda v, r=reason: v.get(f'bad_{r}') == '1')
+        assert values.get(f'bad_{reason}') == '1', values
+        send_and_wait(graph, frame_message(rgb, stamp + 1))
+        stamp += 2
+
+
+def test_compressed_transport(ros, start_node):
+    namespace = '/depth_test_compressed'
+    start_node({'model_path': 'random:tiny', 'device': 'cpu', 'input_size': 140,
+                'image_transport': 'compressed'}, namespace)
+    publisher = ros.create_publisher(CompressedImage, f'{namespace}/image/compressed', RELIABLE)
+    depth = Collector(ros, Image, f'{namespace}/depth', RELIABLE)
+    assert wait_for(lambda: publisher.get_subscription_count() > 0, 60)
+    import cv2
+    ok, jpeg = cv2.imencode('.jpg', data.coffee()[..., ::-1])
+    msg = CompressedImage(format='jpeg', data=jpeg.tobytes())
+    msg.header.stamp.sec = 77
+    publisher.publish(msg)
+    out = depth.wait(1)
+    assert (out[0].height, out[0].width, out[0].header.stamp.sec) == (400, 600, 77)
+
+
+@pytest.mark.parametrize('params,message', [
+    ({'precision': 'fp64'}, "parameter 'precision' is 'fp64'"),
+    ({'model_path': '/nonexistent/model'}, 'cannot load Depth-Anything model'),
+    ({'device': 'cuda:7'}, "device 'cuda:7'"),
+    ({'input_size': 100}, 'input_size'),
+])
+def test_bad_parameters_stop_start_up_with_the_fix(start_node, params, message):
+    process = start_node(dict({'model_path': 'random:tiny', 'device': 'cpu'}, **params),
+                         '/bad_params')
+    output = process.output(timeout=60)
+    assert process.process.returncode != 0
+    assert message in output, output
