@@ -135,7 +135,9 @@ def summarise(args, listener, rss, started, published):
                      'image': f'{args.width}x{args.height} rgb8'},
         'rss_mb': {'start': round(values[0], 1), 'end': round(values[-1], 1),
                    'max': round(values.max(), 1), 'growth': round(values[-1] - values[0], 1),
-                   'slope_per_minute': round(slope, 2)},
+                   'slope_per_minute': round(slope, 2),
+                   # Coarse series: tells warm-up growth from a steady leak.
+                   'every_10_s': [round(mb, 1) for mb in values[::10]]},
         'latency_ms': {'first_minute': first_p, 'last_minute': last_p,
                        'drift_p50': _difference(last_p['p50'], first_p['p50']),
                        'drift_p95': _difference(last_p['p95'], first_p['p95'])},
