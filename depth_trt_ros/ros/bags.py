@@ -110,7 +110,7 @@ class BagWriter:
     def copy(self, message: BagMessage, source: Optional[BagReader] = None):
         """Write a recorded message unchanged, keeping its definition where ``source`` has one."""
         definition = {}
-        if source is not None:
+        if source is not None and message.topic not in self._connections:
             original = source.connection(message.topic)
             if original.msgdef.data and original.digest.startswith('RIHS01_'):
                 definition = {'msgdef': original.msgdef.data, 'rihs01': original.digest}
