@@ -26,16 +26,16 @@ def test_realtime_reaches_both_kinds_of_subscriber_at_the_recorded_rate(ros, sam
               for kind in ('reliable', 'best_effort')}
     clock = Collector(ros, Clock, '/clock', stream_qos('reliable', 10))
     started = time.monotonic()
-    published = publish_bag(ros, sample_bag, wait_for_subscribers_s=10.0)
+    published = publish_bag(ros, sample_bag, [IMAGE_TOPIC], wait_for_subscribers_s=10.0)
     elapsed = time.monotonic() - started
-    assert published == 3 * FRAMES, 'image, compressed and camera_info of every frame'
+    assert published == FRAMES
     assert elapsed >= (FRAMES - 1) / RATE_HZ * 0.9
     for kind, collector in images.items():
         received = collector.wait(FRAMES, timeout=5)
         assert [m.header.stamp.nanosec for m in received] == \
             [int(i * 1e9 / RATE_HZ) for i in range(FRAMES)], kind
         collector.close()
-    last = clock.wait(3 * FRAMES, timeout=5)[-1].clock
+    last = clock.wait(FRAMES, timeout=5)[-1].clock
     assert last.sec * 10**9 + last.nanosec == START_NS + int((FRAMES - 1) * 1e9 / RATE_HZ)
     clock.close()
 

@@ -108,6 +108,10 @@ def test_bad_frames_are_counted_by_reason_and_skipped(tmp_path, tiny_service):
     assert report.frames_written == 2
     assert report.bad_by_reason == {'truncated': 1, 'encoding': 1, 'empty': 1, 'size': 1,
                                     'deserialize': 1}
+    _, last = _decoded(tmp_path / 'out', '/diagnostics')[-1]
+    values = {kv.key: kv.value for kv in last.status[0].values}
+    assert (values['frames_bad'], values['frames_published'], values['bad_truncated']) == \
+        ('5', '2', '1')
     compressed = BagReplay(tiny_service).run(tmp_path / 'bad', tmp_path / 'out2',
                                              ['/cam/image/compressed'])
     assert compressed.bad_by_reason == {'decode': 1}
@@ -123,3 +127,18 @@ def test_cli_makes_a_sample_replays_it_and_writes_the_report(tmp_path, capsys):
     assert summary['estimator']['model'] == 'random:tiny'
     assert 'throughput' in capsys.readouterr().out
     assert cli_main(['replay', str(sample), str(out)]) == 2, 'refuses to overwrite'
+
+
+class FailingService:
+    """A service whose inference always fails, as on a device out of memory."""
+
+    def describe(self):
+        return {}
+
+    def estimate(self, frame, colorized):
+        raise RuntimeError('CUDA out of memory')
+
+
+def test_inference_failures_are_counted_not_raised(sample_bag, tmp_path):
+    report = BagReplay(FailingService()).run(sample_bag, tmp_path / 'out')
+    assert (report.frames_written, dict(report.bad_by_reason)) == (0, {'inference': FRAMES})

@@ -144,20 +144,21 @@ class _Run:
 
     def copy_and_process(self, image_topics, info_topics, on_frame):
         started = time.perf_counter()
-        read_start = started
+        read_start, last_timestamp = started, None
         for message in self.reader.messages(set(image_topics) | info_topics):
+            read_ms = (time.perf_counter() - read_start) * 1e3
             self.writer.copy(message, self.reader)
             if message.topic in info_topics:
                 self._keep_camera_info(message)
             else:
-                read_ms = (time.perf_counter() - read_start) * 1e3
                 self._process(message, read_ms)
                 on_frame()
             self._maybe_write_diagnostics(message.timestamp)
+            last_timestamp = message.timestamp
             read_start = time.perf_counter()
         self.report.elapsed_s = time.perf_counter() - started
-        if self.next_diagnostics_ns is not None:
-            self._write_diagnostics(self.next_diagnostics_ns)
+        if last_timestamp is not None:
+            self._write_diagnostics(last_timestamp)
 
     def _process(self, message, read_ms: float):
         self.report.frames_read += 1
@@ -174,7 +175,11 @@ class _Run:
             self._bad(error.category)
             return
         convert_ms = (time.perf_counter() - started) * 1e3
-        result = self.replay.service.estimate(frame, self.replay.colorized)
+        try:
+            result = self.replay.service.estimate(frame, self.replay.colorized)
+        except RuntimeError:  # e.g. out of device memory on one huge frame, as in the node
+            self._bad('inference')
+            return
         write_start = time.perf_counter()
         namespace = namespace_of(message.topic)
         self.writer.write(f'{namespace}/depth', message.timestamp,
