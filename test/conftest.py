@@ -1,37 +1,24 @@
 """Shared fixtures: a private DDS domain, a spinning test node, node processes."""
 import os
-from pathlib import Path
 import random
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from depth_trt_ros.tools.node_process import node_command  # noqa: E402 - after the path
+from depth_trt_ros.inference import tensorrt_runtime
+from depth_trt_ros.tools import cli
+from depth_trt_ros.tools.node_process import node_command
 
 # Every test run gets its own DDS domain so parallel runs on one machine never meet.
 os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random(os.getpid()).randint(120, 200)))
 
 
 @pytest.fixture(scope='session')
-def tiny_onnx(tmp_path_factory):
-    """Export the random:tiny model to ONNX once per run."""
-    from depth_trt_ros.inference.model import load_depth_model
-    from depth_trt_ros.inference.onnx_export import export_onnx
-
-    return export_onnx(load_depth_model('random:tiny'),
-                       tmp_path_factory.mktemp('onnx') / 'tiny.onnx')
-
-
-@pytest.fixture(scope='session')
 def tiny_service():
-    """random:tiny on the CPU at the smallest input size: the real code path, quickly."""
+    """Load random:tiny on the CPU at the smallest input size: the real code path, quickly."""
     from depth_trt_ros.inference.service import DepthService
     from depth_trt_ros.tools.model_options import EstimatorConfig
 
@@ -140,3 +127,42 @@ def diagnostic_values(messages, name_part: str):
             if name_part in status.name:
                 return status, {kv.key: kv.value for kv in status.values}
     return None, {}
+
+
+# Exporting costs most of the model tests' time: one ONNX and one engine per run, made
+# through the export tool, which tests it too.
+CAMERAS = ('640x480', '1280x720')
+
+
+def _camera_args():
+    return [arg for camera in CAMERAS for arg in ('--camera', camera)]
+
+
+@pytest.fixture(scope='session')
+def cameras():
+    """Return the camera resolutions the shared engine is built for."""
+    return CAMERAS
+
+
+@pytest.fixture(scope='session')
+def exported_tiny_onnx(tmp_path_factory):
+    """Export ``random:tiny`` to fp32 ONNX with ``depth-trt-ros export --onnx-only``."""
+    directory = tmp_path_factory.mktemp('onnx')
+    status = cli.main(['export', '--model', 'random:tiny', '--output-dir', str(directory),
+                       '--onnx-only', *_camera_args()])
+    assert status == 0
+    return directory / 'random-tiny.onnx'
+
+
+@pytest.fixture(scope='session')
+def tiny_engine(exported_tiny_onnx, tmp_path_factory):
+    """Build a real fp32 engine from the ONNX with whichever TensorRT is importable."""
+    if tensorrt_runtime.trt is None:
+        pytest.skip('no TensorRT Python module (tensorrt or tensorrt_rtx) is importable: '
+                    'pip install tensorrt-rtx-cu13 builds engines without a GPU')
+    directory = tmp_path_factory.mktemp('engine')
+    status = cli.main(['export', '--model', str(exported_tiny_onnx),
+                       '--output-dir', str(directory),
+                       '--precision', 'fp32', '--max-batch', '2', *_camera_args()])
+    assert status == 0
+    return directory / 'random-tiny_fp32.engine'

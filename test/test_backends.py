@@ -21,9 +21,9 @@ def test_auto_picks_the_backend_from_the_model(model, expected):
     assert choose_backend('auto', model) == expected
 
 
-def test_onnxruntime_and_torch_agree_on_real_frames(tiny_onnx):
+def test_onnxruntime_and_torch_agree_on_real_frames(exported_tiny_onnx):
     torch_estimator = DepthEstimator(create_backend('torch', 'random:tiny'))
-    onnx_estimator = DepthEstimator(create_backend('onnxruntime', str(tiny_onnx)))
+    onnx_estimator = DepthEstimator(create_backend('onnxruntime', str(exported_tiny_onnx)))
     for frame in (data.astronaut(), data.coffee()):
         reference = torch_estimator.estimate(frame).depth
         other = onnx_estimator.estimate(frame).depth
@@ -71,9 +71,9 @@ def test_corrupt_onnx_file_is_refused(tmp_path):
         create_backend('onnxruntime', str(broken))
 
 
-def test_unknown_provider_is_refused(tiny_onnx):
+def test_unknown_provider_is_refused(exported_tiny_onnx):
     with pytest.raises(ValueError, match='unknown ONNX Runtime provider'):
-        create_backend('onnxruntime', str(tiny_onnx), providers=['tpu', 'cpu'])
+        create_backend('onnxruntime', str(exported_tiny_onnx), providers=['tpu', 'cpu'])
 
 
 def test_buffers_are_reused_until_the_shape_changes():

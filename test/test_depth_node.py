@@ -152,3 +152,33 @@ def test_bad_parameters_stop_start_up_with_the_fix(start_node, params, message):
     output = process.output(timeout=60)
     assert process.process.returncode != 0
     assert message in output, output
+
+
+def test_several_cameras_are_served_and_batched(ros, start_node):
+    namespace = '/depth_test_multi'
+    start_node({'model_path': 'random:tiny', 'device': 'cpu', 'input_size': 140,
+                'image_topics': "['left/image', 'right/image']"}, namespace)
+    cameras = {side: ros.create_publisher(Image, f'{namespace}/{side}/image', RELIABLE)
+               for side in ('left', 'right')}
+    depths = {side: Collector(ros, Image, f'{namespace}/{side}/depth', RELIABLE)
+              for side in cameras}
+    diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 10)
+    assert wait_for(lambda: all(p.get_subscription_count() for p in cameras.values()), 60)
+    wait_for(lambda: False, 1.0)
+    rgb = data.astronaut()[:120, :160]
+    for stamp in range(1, 21):
+        for side, camera in cameras.items():
+            camera.publish(frame_message(rgb, stamp if side == 'left' else 100 + stamp))
+        wait_for(lambda: False, 0.05)
+    for side, first in (('left', 1), ('right', 101)):
+        assert depths[side].wait(1), f'no depth on {side}'
+        assert all(first <= m.header.stamp.sec < first + 20 for m in depths[side].messages)
+
+    def counters():
+        _, values = diagnostic_values(diagnostics.messages, namespace)
+        return values if int(values.get('frames_published', 0)) == \
+            sum(len(d.messages) for d in depths.values()) else None
+    values = wait_for(counters, 10)
+    assert values, diagnostic_values(diagnostics.messages, namespace)
+    assert values['input_topic[left]'] == f'{namespace}/left/image'
+    assert int(values['inference_calls']) < int(values['frames_published'])

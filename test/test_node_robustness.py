@@ -110,8 +110,9 @@ BROKEN_MODELS = {
     'truncated.onnx': (lambda p: p.write_bytes(_tiny_onnx_bytes()[:60]),
                        "Re-export it with 'depth-trt-ros export'"),
     'no_config_dir': (lambda p: p.mkdir(), 'Give a directory written by save_pretrained'),
+    # Without a GPU the TensorRT backend refuses the device before reading the file.
     'garbage.engine': (lambda p: p.write_bytes(b'not an engine'),
-                       'export an .onnx model and use backend onnxruntime'),
+                       'use backend onnxruntime or torch on the CPU'),
 }
 
 

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 
 from depth_trt_ros.inference.backends.base import Backend, TensorBuffers
+from depth_trt_ros.inference.geometry import back_project, Intrinsics, mark_invalid, pack_rgb, \
+    to_millimetres
 from depth_trt_ros.inference.postprocess import colorize, colormap_lut, resize_depth
 from depth_trt_ros.inference.preprocess import DEFAULT_INPUT_SIZE, network_input_size, \
     Preprocessor
@@ -22,12 +24,30 @@ STAGES = ('preprocess', 'infer', 'postprocess')
 
 @dataclass
 class DepthResult:
-    """Depth for one frame: float32 ``[H, W]`` (metres if ``metric``, else relative inverse)."""
+    """
+    Depth for one frame: float32 ``[H, W]`` (metres if ``metric``, else relative inverse).
+
+    Optional views, computed on the device only when asked for: ``colorized``
+    (uint8 BGR), ``depth_mm`` (uint16, 0 = invalid) and ``points`` (float32
+    ``[H, W, 3]`` xyz, or ``[H, W, 4]`` with PCL's packed rgb).
+    """
 
     depth: np.ndarray
     metric: bool
     colorized: Optional[np.ndarray] = None
+    depth_mm: Optional[np.ndarray] = None
+    points: Optional[np.ndarray] = None
     timings_ms: Dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Which optional views to compute; point clouds need intrinsics."""
+
+    colorized: bool = False
+    depth_mm: bool = False
+    intrinsics: Optional[Intrinsics] = None
+    points_rgb: bool = False
 
 
 class StageClock:
@@ -82,17 +102,21 @@ class DepthEstimator:
         for _ in range(iterations):
             self.estimate_batch([frame] * batch)
 
-    def estimate(self, frame: np.ndarray, colorized: bool = False) -> DepthResult:
+    def estimate(self, frame: np.ndarray, colorized: bool = False,
+                 outputs: Optional[Outputs] = None) -> DepthResult:
         """Depth for one uint8 RGB frame ``[H, W, 3]``."""
-        return self.estimate_batch([frame], colorized)[0]
+        return self.estimate_batch([frame], colorized, outputs)[0]
 
     @torch.inference_mode()
-    def estimate_batch(self, frames: Sequence[np.ndarray],
-                       colorized: bool = False) -> List[DepthResult]:
+    def estimate_batch(self, frames: Sequence[np.ndarray], colorized: bool = False,
+                       outputs: Optional[Outputs] = None) -> List[DepthResult]:
         """Depth for frames of one size, in one backend call."""
+        outputs = outputs or Outputs(colorized=colorized)
         height, width = frames[0].shape[:2]
         if any(f.shape != frames[0].shape for f in frames):
             raise ValueError('frames in one batch must have the same shape')
+        if (outputs.depth_mm or outputs.intrinsics) and not self.metric:
+            raise ValueError('millimetres and point clouds need a metric depth model')
         clock = StageClock(self.device)
         clock.mark('start')
         batch = self._upload(frames)
@@ -101,16 +125,24 @@ class DepthEstimator:
         predicted = self.backend.infer(pixel_values)
         clock.mark('infer')
         depth = resize_depth(predicted, height, width)
-        views = ([colorize(d, self._lut, inverse=not self.metric) for d in depth]
-                 if colorized else [])
-        host_depth = self._download('depth', depth)
-        host_color = [self._download(f'color{i}', v) for i, v in enumerate(views)]
+        if self.metric:
+            depth = mark_invalid(depth)
+        views = {'depth': depth}
+        if outputs.colorized:
+            views['colorized'] = torch.stack([colorize(d, self._lut, inverse=not self.metric)
+                                              for d in depth])
+        if outputs.depth_mm:
+            views['depth_mm'] = to_millimetres(depth)
+        if outputs.intrinsics:
+            points = torch.stack([back_project(d, outputs.intrinsics) for d in depth])
+            views['points'] = pack_rgb(points, batch) if outputs.points_rgb else points
+        host = {name: self._download(name, view) for name, view in views.items()}
         clock.mark('postprocess')
         if self.device.type == 'cuda':
             torch.cuda.current_stream(self.device).synchronize()
         timings = clock.durations_ms()
-        return [DepthResult(host_depth[i].copy(), self.metric,
-                            host_color[i].copy() if views else None, dict(timings))
+        return [DepthResult(metric=self.metric, timings_ms=dict(timings),
+                            **{name: array[i].copy() for name, array in host.items()})
                 for i in range(len(frames))]
 
     def _upload(self, frames: Sequence[np.ndarray]) -> torch.Tensor:

@@ -42,7 +42,7 @@ def _random_config(size: str):
                              "use random:small, random:tiny or random:<size>-metric")
     if metric:
         config.depth_estimation_type = 'metric'
-        config.max_depth = 20  # transformers 5 types max_depth as int
+        config.max_depth = 20
     return config
 
 

@@ -5,6 +5,8 @@ The node hands it its configuration; a reload builds the new estimator first
 and swaps it in only when that succeeded, so a failed reconfiguration leaves
 the running model untouched.
 """
+import ctypes
+import gc
 import threading
 import time
 from typing import Callable, Dict
@@ -14,23 +16,23 @@ import torch
 
 from depth_trt_ros.inference.backends import choose_backend, create_backend
 from depth_trt_ros.inference.backends.base import resolve_device, resolve_precision
-from depth_trt_ros.inference.estimator import DepthEstimator, DepthResult
-
-WARMUP_SIZE = (480, 640)
+from depth_trt_ros.inference.estimator import DepthEstimator, DepthResult, Outputs
 
 
 def build_estimator(config, log: Callable[[str], None]) -> DepthEstimator:
     """Load and warm up the estimator that ``config`` describes; logs the time taken."""
     started = time.perf_counter()
     device = resolve_device(config.device)
-    precision = resolve_precision(config.precision, device)
     kind = choose_backend(config.backend, config.model_path)
+    # An engine's precision was fixed when it was built: 'auto' lets the engine say.
+    precision = config.precision if kind == 'tensorrt' else \
+        resolve_precision(config.precision, device)
     options = {'cuda_graph': config.cuda_graph} if kind in ('torch', 'tensorrt') else {}
     backend = create_backend(kind, config.model_path, device, precision, **options)
     estimator = DepthEstimator(backend, config.input_size, config.colormap)
     loaded = time.perf_counter()
-    estimator.warmup(*WARMUP_SIZE)
-    log(f'{kind} backend on {device} ({precision}) loaded {config.model_path} in '
+    estimator.warmup(*backend.warmup_frame_size)
+    log(f'{kind} backend on {device} ({backend.precision}) loaded {config.model_path} in '
         f'{loaded - started:.1f} s, warmed up in {time.perf_counter() - loaded:.1f} s')
     return estimator
 
@@ -43,28 +45,37 @@ class DepthService:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, config, log: Callable[[str], None]) -> 'DepthService':
-        return cls(build_estimator(config, log))
+    def load(cls, config, log: Callable[[str], None],
+             check: Callable[[bool], None] = lambda metric: None) -> 'DepthService':
+        """Build the estimator; ``check(metric)`` may refuse it by raising ValueError."""
+        estimator = build_estimator(config, log)
+        try:
+            check(estimator.metric)
+        except ValueError:
+            estimator.close()
+            raise
+        return cls(estimator)
 
     @property
     def metric(self) -> bool:
         return self._estimator.metric
 
-    def estimate(self, frame: np.ndarray, colorized: bool) -> DepthResult:
+    def estimate(self, frame: np.ndarray, outputs: Outputs) -> DepthResult:
         with self._lock:
-            return self._estimator.estimate(frame, colorized)
+            return self._estimator.estimate(frame, outputs=outputs)
 
-    def estimate_batch(self, frames, colorized: bool):
+    def estimate_batch(self, frames, outputs: Outputs):
         with self._lock:
-            return self._estimator.estimate_batch(frames, colorized)
+            return self._estimator.estimate_batch(frames, outputs=outputs)
 
     def set_colormap(self, name: str):
         with self._lock:
             self._estimator.set_colormap(name)
 
-    def reload(self, config, log: Callable[[str], None]):
+    def reload(self, config, log: Callable[[str], None],
+               check: Callable[[bool], None] = lambda metric: None):
         """Replace the estimator; raises (and keeps the old one) if the new one fails."""
-        fresh = build_estimator(config, log)
+        fresh = self.load(config, log, check)._estimator
         with self._lock:
             old, self._estimator = self._estimator, fresh
         old.close()
@@ -77,6 +88,11 @@ class DepthService:
         values.update(info.detail)
         return values
 
+    def device_memory_bytes(self) -> int:
+        """Bytes torch holds on the estimator's CUDA device (0 on the CPU)."""
+        device = self._estimator.device
+        return torch.cuda.memory_allocated(device) if device.type == 'cuda' else 0
+
     def release(self) -> int:
         """Free the model; returns the bytes of device memory given back."""
         device = self._estimator.device
@@ -85,8 +101,18 @@ class DepthService:
         with self._lock:
             self._estimator.close()
             self._estimator = None
+        gc.collect()
+        _return_heap_to_os()
         if cuda:
             torch.cuda.synchronize(device)
             torch.cuda.empty_cache()
             return before - torch.cuda.memory_allocated(device)
         return 0
+
+
+def _return_heap_to_os():
+    """Ask glibc to unmap freed heap pages; without it CPU weights stay resident."""
+    try:
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass

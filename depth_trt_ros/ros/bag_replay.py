@@ -14,11 +14,12 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
-from sensor_msgs.msg import Image
 
+from depth_trt_ros.inference.estimator import Outputs
 from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros.bags import BagReader, BagWriter, CAMERA_INFO_TYPE, IMAGE_TYPES
-from depth_trt_ros.ros.conversions import BadImageError, fill_image, message_to_rgb
+from depth_trt_ros.ros.conversions import BadImageError, message_to_rgb
+from depth_trt_ros.ros.depth_outputs import result_messages
 from depth_trt_ros.ros.diagnostics import NodeStats, to_status
 
 STAGES = ('read', 'convert', 'preprocess', 'infer', 'postprocess', 'write')
@@ -110,7 +111,7 @@ class BagReplay:
     def __init__(self, service: DepthService, colorized: bool = False,
                  diagnostics_period_s: float = 1.0):
         self.service = service
-        self.colorized = colorized
+        self.outputs = Outputs(colorized=colorized)
         self.diagnostics_period_ns = int(diagnostics_period_s * 1e9)
 
     def run(self, in_bag, out_bag, topics: Sequence[str] = (), storage: Optional[str] = None,
@@ -176,21 +177,15 @@ class _Run:
             return
         convert_ms = (time.perf_counter() - started) * 1e3
         try:
-            result = self.replay.service.estimate(frame, self.replay.colorized)
-        except RuntimeError:  # e.g. out of device memory on one huge frame, as in the node
+            result = self.replay.service.estimate(frame, self.replay.outputs)
+        except (RuntimeError, ValueError):  # e.g. out of device memory, as in the node
             self._bad('inference')
             return
         write_start = time.perf_counter()
         namespace = namespace_of(message.topic)
-        self.writer.write(f'{namespace}/depth', message.timestamp,
-                          fill_image(Image(), result.depth, '32FC1', msg.header))
-        if result.colorized is not None:
-            self.writer.write(f'{namespace}/depth/colorized', message.timestamp,
-                              fill_image(Image(), result.colorized, 'bgr8', msg.header))
-        info = self.camera_info.get(namespace)
-        if info is not None:
-            info.header = msg.header
-            self.writer.write(f'{namespace}/depth/camera_info', message.timestamp, info)
+        for name, output in result_messages(msg.header, result,
+                                            self.camera_info.get(namespace)).items():
+            self.writer.write(f'{namespace}/{name}', message.timestamp, output)
         timings = dict(result.timings_ms, read=read_ms, convert=convert_ms,
                        write=(time.perf_counter() - write_start) * 1e3)
         for stage in STAGES:

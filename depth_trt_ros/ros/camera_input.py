@@ -41,9 +41,11 @@ class CameraInput:
         self._recheck_s = recheck_s
         self._subscription = None
         self._timer = None
-        self._last_sequence: Optional[int] = None
+        self.first_sequence: Optional[int] = None
+        self.last_sequence: Optional[int] = None
         self.reliability: Optional[str] = None
         self.started_at = time.monotonic()
+        self.last_received: Optional[float] = None
         self.qos_problem: Optional[str] = None
 
     @property
@@ -75,7 +77,7 @@ class CameraInput:
         self.reliability = choose_input_reliability(self._setting, self._publishers())
         events = SubscriptionEventCallbacks(incompatible_qos=self._on_incompatible_qos)
         callback = self._with_info if _supports_message_info() else self._without_info
-        self._last_sequence = None
+        self.first_sequence = self.last_sequence = None
         self._subscription = self._node.create_subscription(
             self._msg_type, self._topic, callback,
             stream_qos(self.reliability, self._depth), event_callbacks=events)
@@ -94,12 +96,15 @@ class CameraInput:
         sequence = info.get('publication_sequence_number') if info else None
         # Sequence numbers are per writer: gaps are meaningful only with one publisher.
         if sequence and self._node.count_publishers(self.topic) == 1:
-            if self._last_sequence is not None and sequence > self._last_sequence + 1:
-                self._stats.count('lost_in_transport', sequence - self._last_sequence - 1)
-            self._last_sequence = sequence
+            if self.last_sequence is None:
+                self.first_sequence = sequence
+            elif sequence > self.last_sequence + 1:
+                self._stats.count('lost_in_transport', sequence - self.last_sequence - 1)
+            self.last_sequence = sequence
         self._without_info(msg)
 
     def _without_info(self, msg):
+        self.last_received = time.monotonic()
         self._stats.received()
         self._on_message(msg)
 
@@ -115,9 +120,7 @@ class CameraInput:
 
     def silence_reason(self, timeout_s: float) -> Optional[str]:
         """Why no frame arrived for ``timeout_s`` seconds, or None while frames flow."""
-        since = self._stats.seconds_since_input()
-        if since is None:
-            since = time.monotonic() - self.started_at
+        since = time.monotonic() - (self.last_received or self.started_at)
         if since < timeout_s:
             return None
         publishers = self._publishers()

@@ -1,35 +1,52 @@
 """
 depth_node: camera images in, Depth-Anything-V2 depth out, as a managed node.
 
-configure  = parameters checked, model loaded and warmed up
-activate   = subscriptions and publishers live, worker thread running
+configure  = parameters checked, model loaded and warmed up, publishers made
+activate   = subscriptions live, inference and publishing threads running
 deactivate = processing stops, model kept
 cleanup    = model released, GPU memory freed
 """
+from collections import defaultdict
+from dataclasses import dataclass
 import time
+from typing import List
 
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+import numpy as np
 from rcl_interfaces.msg import SetParametersResult
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from sensor_msgs.msg import CompressedImage
 
+from depth_trt_ros.inference.estimator import DepthResult
 from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros import params
-from depth_trt_ros.ros.camera_input import CameraInput
-from depth_trt_ros.ros.conversions import BadImageError, compressed_to_rgb, fill_image, \
-    image_to_rgb
-from depth_trt_ros.ros.diagnostics import NodeStats, to_status
-from depth_trt_ros.ros.qos import stream_qos
+from depth_trt_ros.ros.camera_channel import CameraChannel
+from depth_trt_ros.ros.conversions import BadImageError, compressed_to_rgb, image_to_rgb
+from depth_trt_ros.ros.diagnostics import NodeStats, process_rss_bytes, to_status
 from depth_trt_ros.ros.runtime import ros_context, spin
-from depth_trt_ros.ros.worker import LatestSlot, Worker
+from depth_trt_ros.ros.worker import Mailbox, Pipeline
 
 STAGES = ('convert', 'preprocess', 'infer', 'postprocess', 'publish')
 _OK = TransitionCallbackReturn.SUCCESS
 _FAIL = TransitionCallbackReturn.FAILURE
 
 
+@dataclass
+class _Frame:
+    channel: CameraChannel
+    msg: object
+    rgb: np.ndarray
+    convert_ms: float
+
+
+@dataclass
+class _Job:
+    frame: _Frame
+    result: DepthResult
+
+
 class DepthNode(LifecycleNode):
-    """Subscribes ``image`` (or ``image/compressed``), publishes ``depth`` and friends."""
+    """Subscribes ``image`` (or several ``image_topics``), publishes ``depth`` and friends."""
 
     def __init__(self, node_name: str = 'depth_node', **kwargs):
         super().__init__(node_name, **kwargs)
@@ -39,15 +56,11 @@ class DepthNode(LifecycleNode):
         self.service = None
         self.startup_error = None
         self.state_label = 'unconfigured'
-        self._slot = LatestSlot()
-        self._worker = None
-        self._camera = None
-        self._info_sub = None
-        self._camera_info = None
-        self._frame_counter = 0
-        self._pubs = {}
+        self._channels: List[CameraChannel] = []
+        self._mailbox = Mailbox()
+        self._pipeline = None
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
+        self._diagnostics_timer = self.create_timer(1.0, self._publish_diagnostics)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         if self.get_parameter('autostart').value:
             self.trigger_configure()
@@ -58,30 +71,24 @@ class DepthNode(LifecycleNode):
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         try:
             self.config = params.read_config(self)
-            self.service = DepthService.load(self.config, self.get_logger().info)
-        except Exception as error:  # noqa: B902 - rclpy drops transition exceptions unlogged
-            self.startup_error = str(error)
-            self.get_logger().error(f'cannot configure: {error}')
+            self.service = DepthService.load(self.config, self.get_logger().info,
+                                             params.check_outputs(self.config))
+        except Exception as error:  # a failed transition must say why, whatever the loader raised
+            expected = isinstance(error, (ValueError, RuntimeError))
+            self.startup_error = str(error) if expected else f'{type(error).__name__}: {error}'
+            self.get_logger().error(f'cannot configure: {self.startup_error}')
             return _FAIL
         self.startup_error = None
+        self._channels = [CameraChannel(self, topic, self.config, self.stats, self._on_image)
+                          for topic in self.config.image_topics]
         self.state_label = 'inactive'
-        output_qos = stream_qos(self.config.output_qos, 5)
-        for name, msg_type in (('depth', Image), ('depth/colorized', Image),
-                               ('depth/camera_info', CameraInfo)):
-            self._pubs[name] = self.create_lifecycle_publisher(msg_type, name, output_qos)
         return _OK
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
-        compressed = self.config.image_transport == 'compressed'
-        self._camera = CameraInput(
-            self, CompressedImage if compressed else Image,
-            'image/compressed' if compressed else 'image', self._on_image, self.stats,
-            self.config.qos, self.config.qos_depth)
-        self._camera.start()
-        self._info_sub = self.create_subscription(
-            CameraInfo, 'camera_info', self._on_camera_info, stream_qos('best_effort', 5))
-        self._worker = Worker(self._slot, self._process, 'depth-inference')
-        self._worker.start()
+        for channel in self._channels:
+            channel.start(self.config)
+        self._pipeline = Pipeline(self._mailbox, self._infer, self._publish, self._discard)
+        self._pipeline.start()
         self.state_label = 'active'
         return super().on_activate(state)
 
@@ -91,13 +98,16 @@ class DepthNode(LifecycleNode):
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        for publisher in self._pubs.values():
-            self.destroy_publisher(publisher)
-        self._pubs.clear()
+        for channel in self._channels:
+            channel.destroy()
+        self._channels = []
+        rss_before = process_rss_bytes()
         freed = self.service.release()
         self.service = None
         self.state_label = 'unconfigured'
-        self.get_logger().info(f'model released, {freed / 2**20:.1f} MiB of device memory freed')
+        self.get_logger().info(
+            f'model released: {freed / 2**20:.1f} MiB of device memory and '
+            f'{(rss_before - process_rss_bytes()) / 2**20:.1f} MiB of process memory freed')
         return _OK
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
@@ -109,31 +119,28 @@ class DepthNode(LifecycleNode):
         return _OK
 
     def _stop_input(self):
-        if self._camera is not None:
-            self._camera.stop()
-            self._camera = None
-        if self._info_sub is not None:
-            self.destroy_subscription(self._info_sub)
-            self._info_sub = None
-        if self._worker is not None:
-            self._worker.stop()
-            self._worker = None
-        if self._slot.clear():
-            self.stats.count('dropped')
+        for channel in self._channels:
+            channel.stop()
+        if self._pipeline is not None:
+            self._pipeline.stop()
+            self._pipeline = None
+        self.stats.count('dropped', self._mailbox.clear())
 
     # parameters ------------------------------------------------------------
     def _on_set_parameters(self, changes) -> SetParametersResult:
+        configured = self.service is not None
         for change in changes:
-            problem = params.check_value(change.name, change.value)
+            problem = params.check_value(change.name, change.value, configured)
             if problem:
                 return SetParametersResult(successful=False, reason=problem)
-        if self.service is None:
+        if not configured:
             return SetParametersResult(successful=True)
         updated = {p.name: p.value for p in changes}
         try:
             config = params.replace(self.config, updated)
             if any(params.needs_reload(name) for name in updated):
-                self.service.reload(config, self.get_logger().info)
+                self.service.reload(config, self.get_logger().info,
+                                    params.check_outputs(config))
         except (ValueError, RuntimeError) as error:
             return SetParametersResult(successful=False, reason=f'rejected, kept the running '
                                        f'model: {error}')
@@ -143,55 +150,69 @@ class DepthNode(LifecycleNode):
     def _apply(self, config):
         old, self.config = self.config, config
         self.service.set_colormap(config.colormap)
-        if self._camera is not None and config.qos != old.qos:
-            self._camera.set_reliability(config.qos)
+        inputs = ('image_transport', 'qos', 'qos_depth')
+        if self.state_label == 'active' and any(
+                getattr(config, name) != getattr(old, name) for name in inputs):
+            for channel in self._channels:
+                channel.stop()
+                channel.start(config)
 
     # data path ---------------------------------------------------------------
-    def _on_camera_info(self, msg: CameraInfo):
-        self._camera_info = msg
-
-    def _on_image(self, msg):
+    def _on_image(self, channel: CameraChannel, msg):
+        """Subscription callback: keep only the newest frame of each camera."""
+        channel.frame_counter += 1
         skip = self.config.frame_skip
-        self._frame_counter += 1
-        if skip and (self._frame_counter - 1) % (skip + 1):
+        if skip and (channel.frame_counter - 1) % (skip + 1):
             self.stats.count('skipped')
-            return
-        if self._slot.put((msg, time.perf_counter())):
+        elif self._mailbox.put(id(channel), (channel, msg)):
             self.stats.count('dropped')
 
-    def _process(self, item):
-        msg, _ = item
+    def _infer(self, items) -> List[_Job]:
+        """Convert every waiting frame, then run same-sized frames as one batch."""
+        groups = defaultdict(list)
+        for _, (channel, msg) in items:
+            frame = self._convert(channel, msg)
+            if frame is not None:
+                outputs = channel.outputs.requested(frame.rgb.shape[1], frame.rgb.shape[0],
+                                                    self.config.publish_colorized)
+                groups[(frame.rgb.shape, outputs)].append(frame)
+        jobs = []
+        for (_, outputs), frames in groups.items():
+            for start in range(0, len(frames), self.config.max_batch):
+                batch = frames[start:start + self.config.max_batch]
+                try:
+                    self.stats.count('inference_calls')
+                    results = self.service.estimate_batch([f.rgb for f in batch], outputs)
+                except (RuntimeError, ValueError) as error:
+                    self.stats.count('failed', len(batch))
+                    self.get_logger().error(f'inference failed, frame(s) skipped: {error}',
+                                            throttle_duration_sec=5.0)
+                    continue
+                jobs += [_Job(frame, result) for frame, result in zip(batch, results)]
+        return jobs
+
+    def _convert(self, channel, msg):
         started = time.perf_counter()
         try:
-            frame = compressed_to_rgb(msg) if isinstance(msg, CompressedImage) \
+            rgb = compressed_to_rgb(msg) if isinstance(msg, CompressedImage) \
                 else image_to_rgb(msg)
         except BadImageError as error:
             self.stats.bad(error.category)
             self.get_logger().warning(f'bad frame skipped ({error.category}): {error}',
                                       throttle_duration_sec=5.0)
-            return
-        convert_ms = (time.perf_counter() - started) * 1e3
-        colorized = self._pubs['depth/colorized']
-        want_color = self.config.publish_colorized and colorized.get_subscription_count() > 0
-        try:
-            result = self.service.estimate(frame, want_color)
-        except RuntimeError as error:
-            self.stats.count('failed')
-            self.get_logger().error(f'inference failed, frame skipped: {error}',
-                                    throttle_duration_sec=5.0)
-            return
-        publish_start = time.perf_counter()
-        self._pubs['depth'].publish(fill_image(Image(), result.depth, '32FC1', msg.header))
-        if result.colorized is not None:
-            colorized.publish(fill_image(Image(), result.colorized, 'bgr8', msg.header))
-            self.stats.count('colorized')
-        if self._camera_info is not None:
-            info = self._camera_info
-            info.header = msg.header
-            self._pubs['depth/camera_info'].publish(info)
-        timings = dict(result.timings_ms, convert=convert_ms,
-                       publish=(time.perf_counter() - publish_start) * 1e3)
-        self.stats.served(timings, self._latency_ms(msg.header.stamp))
+            return None
+        return _Frame(channel, msg, rgb, (time.perf_counter() - started) * 1e3)
+
+    def _publish(self, job: _Job):
+        started = time.perf_counter()
+        header = job.frame.msg.header
+        self.stats.count('colorized', job.frame.channel.outputs.publish(header, job.result))
+        timings = dict(job.result.timings_ms, convert=job.frame.convert_ms,
+                       publish=(time.perf_counter() - started) * 1e3)
+        self.stats.served(timings, self._latency_ms(header.stamp))
+
+    def _discard(self, job: _Job):
+        self.stats.count('dropped')
 
     def _latency_ms(self, stamp) -> float:
         if stamp.sec == 0 and stamp.nanosec == 0:
@@ -201,19 +222,15 @@ class DepthNode(LifecycleNode):
 
     # diagnostics -------------------------------------------------------------
     def _publish_diagnostics(self):
-        warnings, errors = [], []
-        if self.startup_error:
-            errors.append(self.startup_error)
-        info = {'state': self.state_label}
+        warnings, errors = [], [self.startup_error] if self.startup_error else []
+        info = {'state': self.state_label,
+                'process_rss_mb': f'{process_rss_bytes() / 2**20:.1f}'}
         if self.service is not None:
             info.update(self.service.describe())
-        if self._camera is not None:
-            info['input_topic'] = self._camera.topic
-            info['input_reliability'] = self._camera.reliability or ''
-            for reason in (self._camera.qos_problem,
-                           self._camera.silence_reason(self.config.input_timeout)):
-                if reason:
-                    warnings.append(reason)
+            info['device_memory_mb'] = f'{self.service.device_memory_bytes() / 2**20:.1f}'
+        for channel in self._channels:
+            suffix = f'[{channel.prefix}]' if len(self._channels) > 1 else ''
+            warnings += self._channel_status(channel, suffix, info)
         if self.stats.counts['lost_in_transport']:
             warnings.append(f"{self.stats.counts['lost_in_transport']} frame(s) lost in "
                             'transport')
@@ -222,6 +239,22 @@ class DepthNode(LifecycleNode):
         msg = DiagnosticArray(status=[status])
         msg.header.stamp = self.get_clock().now().to_msg()
         self._diagnostics.publish(msg)
+
+    def _channel_status(self, channel: CameraChannel, suffix: str, info) -> List[str]:
+        """Add one camera's keys to ``info``; return its warnings."""
+        warnings = []
+        if channel.outputs.points_waiting_for_info:
+            warnings.append(f'points{suffix} are not published: no camera_info received yet')
+        camera = channel.input
+        if camera is None:
+            return warnings
+        info[f'input_topic{suffix}'] = camera.topic
+        info[f'input_reliability{suffix}'] = camera.reliability or ''
+        if camera.last_sequence is not None:
+            info[f'input_sequence_first{suffix}'] = str(camera.first_sequence)
+            info[f'input_sequence_last{suffix}'] = str(camera.last_sequence)
+        return warnings + [reason for reason in (
+            camera.qos_problem, camera.silence_reason(self.config.input_timeout)) if reason]
 
 
 def main(args=None) -> int:

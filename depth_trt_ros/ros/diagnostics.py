@@ -5,6 +5,7 @@ The statistics half is plain Python (tested without ROS); ``to_status``
 renders it for ``/diagnostics`` with a level and the reasons for it.
 """
 from collections import Counter, deque
+import os
 import threading
 import time
 from typing import Deque, Dict, Iterable, List, Optional, Tuple
@@ -13,6 +14,15 @@ from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 import numpy as np
 
 WINDOW = 300
+
+
+def process_rss_bytes() -> int:
+    """Resident memory of this process now (Linux), 0 where /proc is missing."""
+    try:
+        with open('/proc/self/statm') as statm:
+            return int(statm.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class RateMeter:
@@ -46,14 +56,12 @@ class NodeStats:
         self.bad_by_reason: Counter = Counter()
         self.input_rate = RateMeter()
         self.output_rate = RateMeter()
-        self.last_input_time: Optional[float] = None
         self._last_timings: Dict[str, float] = {}
 
     def received(self):
         with self._lock:
             self.counts['received'] += 1
             self.input_rate.tick()
-            self.last_input_time = time.monotonic()
 
     def count(self, key: str, amount: int = 1):
         with self._lock:
@@ -84,11 +92,6 @@ class NodeStats:
             series = dict(self._timings, latency=self._latency)
             return {name: _mean_p50_p95(values) for name, values in series.items()}
 
-    def seconds_since_input(self) -> Optional[float]:
-        with self._lock:
-            return None if self.last_input_time is None else \
-                time.monotonic() - self.last_input_time
-
 
 def _mean_p50_p95(values) -> Tuple[float, float, float]:
     if not values:
@@ -118,6 +121,7 @@ def to_status(name: str, hardware_id: str, stats: NodeStats, info: Dict[str, str
                 'lost_in_transport'):
         values[f'frames_{key}'] = str(stats.counts[key])
     values['incompatible_qos_events'] = str(stats.counts['incompatible_qos'])
+    values['inference_calls'] = str(stats.counts['inference_calls'])
     for reason, amount in sorted(stats.bad_by_reason.items()):
         values[f'bad_{reason}'] = str(amount)
     status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]

@@ -13,6 +13,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from depth_trt_ros.inference.backends import BACKEND_NAMES
 from depth_trt_ros.inference.model import DEFAULT_MODEL
 from depth_trt_ros.inference.postprocess import COLORMAPS
+from depth_trt_ros.ros.camera_channel import channel_prefix
 
 RELIABILITIES = ('auto', 'best_effort', 'reliable')
 
@@ -27,6 +28,7 @@ class Spec:
     int_range: Optional[Tuple[int, int, int]] = None
     float_range: Optional[Tuple[float, float]] = None
     needs_reload: bool = False
+    configure_only: bool = False
 
 
 SPECS: Dict[str, Spec] = {
@@ -47,6 +49,11 @@ SPECS: Dict[str, Spec] = {
     'colormap': Spec('inferno', 'Colormap of depth/colorized', tuple(sorted(COLORMAPS))),
     'publish_colorized': Spec(True, 'Publish depth/colorized (only computed while '
                               'someone subscribes)'),
+    'image_topics': Spec(['image'], 'Image topics to serve, one per camera; outputs go to '
+                         'the same namespace (left/image -> left/depth). Frames that arrive '
+                         'together run as one batch', configure_only=True),
+    'max_batch': Spec(4, 'Most frames of equal size run in one inference call',
+                      int_range=(1, 64, 1)),
     'image_transport': Spec('raw', "'raw' subscribes image (sensor_msgs/Image); "
                             "'compressed' subscribes image/compressed",
                             ('raw', 'compressed')),
@@ -57,8 +64,13 @@ SPECS: Dict[str, Spec] = {
                        'and best-effort subscribers', ('best_effort', 'reliable')),
     'input_timeout': Spec(5.0, 'Seconds without input before diagnostics warn',
                           float_range=(0.1, 3600.0)),
+    'publish_depth_mm': Spec(False, 'Publish depth/mm (16UC1 millimetres, 0 = invalid); '
+                             'needs a metric model', configure_only=True),
+    'publish_points': Spec(False, 'Publish points (organized PointCloud2 from camera_info); '
+                           'needs a metric model', configure_only=True),
+    'points_rgb': Spec(True, 'Add the camera colour to points (xyzrgb instead of xyz)'),
     'autostart': Spec(True, 'Configure and activate at start-up (lifecycle); false waits '
-                      'for a lifecycle manager'),
+                      'for a lifecycle manager', configure_only=True),
 }
 
 
@@ -75,11 +87,16 @@ class DepthNodeConfig:
     frame_skip: int
     colormap: str
     publish_colorized: bool
+    image_topics: Tuple[str, ...]
+    max_batch: int
     image_transport: str
     qos: str
     qos_depth: int
     output_qos: str
     input_timeout: float
+    publish_depth_mm: bool
+    publish_points: bool
+    points_rgb: bool
     autostart: bool
 
 
@@ -104,16 +121,31 @@ def declare_all(node):
         node.declare_parameter(name, spec.default, descriptor(name, spec))
 
 
-def check_value(name: str, value) -> Optional[str]:
-    """Return why ``value`` is wrong for ``name``, or None when it is fine."""
+def check_value(name: str, value, configured: bool = False) -> Optional[str]:
+    """Return why ``value`` is wrong for ``name`` (now), or None when it is fine."""
     spec = SPECS.get(name)
     if spec is None:
         return None
+    if configured and spec.configure_only:
+        return (f"parameter '{name}' takes effect at configure: deactivate and clean up the "
+                'node (lifecycle), set it, then configure again')
     if spec.choices and value not in spec.choices:
         return (f"parameter '{name}' is '{value}': set it to one of "
                 f"{', '.join(spec.choices)}")
     if name == 'model_path' and not str(value).strip():
         return "parameter 'model_path' is empty: set a hub id, directory, .onnx or .engine"
+    if name == 'image_topics':
+        return _check_image_topics(list(value))
+    return None
+
+
+def _check_image_topics(topics) -> Optional[str]:
+    if not topics or any(not str(t).strip('/') for t in topics):
+        return "parameter 'image_topics' needs at least one non-empty topic, e.g. ['image']"
+    namespaces = [channel_prefix(topic).strip('/') for topic in topics]
+    if len(set(namespaces)) != len(namespaces):
+        return (f"parameter 'image_topics' {topics}: each camera needs its own namespace "
+                "(outputs go beside the image topic), e.g. ['left/image', 'right/image']")
     return None
 
 
@@ -124,7 +156,20 @@ def read_config(node) -> DepthNodeConfig:
         problem = check_value(name, value)
         if problem:
             raise ValueError(problem)
+    values['image_topics'] = tuple(values['image_topics'])
     return DepthNodeConfig(**values)
+
+
+def check_outputs(config: DepthNodeConfig):
+    """Return a check that refuses metric-only outputs for a relative-depth model."""
+    def check(metric: bool):
+        if (config.publish_depth_mm or config.publish_points) and not metric:
+            raise ValueError(
+                f"'{config.model_path}' is a relative-depth model (inverse depth without "
+                'unit): depth/mm and points need a metric model (e.g. '
+                'depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf); set '
+                'publish_depth_mm and publish_points to false')
+    return check
 
 
 def replace(config: DepthNodeConfig, updated: Dict[str, object]) -> DepthNodeConfig:

@@ -1,60 +1,98 @@
 """
-Inference outside the subscription callback: the newest frame wins.
+Inference outside the subscription callbacks, in two overlapped stages.
 
-The callback only drops its message into a one-slot mailbox; a worker thread
-takes whatever is newest. A slow model therefore never builds a queue, and a
-frame overwritten before it was taken is counted as dropped.
+Callbacks only drop their message into a per-camera slot of one mailbox; the
+inference thread takes the newest frame of every camera at once (so frames
+that arrive together are batched), and hands results to a publishing thread,
+which serialises frame N while the GPU works on frame N+1. A slow model
+never builds a queue: a frame overwritten before it was taken is dropped,
+and the caller counts it.
 """
+import queue
 import threading
-from typing import Callable, Optional
+from typing import Callable, Dict, List, Tuple
 
 
-class LatestSlot:
-    """A mailbox of one item; ``put`` reports whether it overwrote an untaken item."""
+class Mailbox:
+    """One slot per key; ``put`` reports whether it overwrote an untaken item."""
 
     def __init__(self):
-        self._item = None
+        self._items: Dict[object, object] = {}
         self._cond = threading.Condition()
 
-    def put(self, item) -> bool:
+    def put(self, key, item) -> bool:
         with self._cond:
-            replaced = self._item is not None
-            self._item = item
+            replaced = key in self._items
+            self._items[key] = item
             self._cond.notify()
             return replaced
 
-    def take(self, timeout: float) -> Optional[object]:
+    def take_all(self, timeout: float) -> List[Tuple[object, object]]:
+        """Return every waiting ``(key, item)``, waiting up to ``timeout`` for one."""
         with self._cond:
-            if self._item is None:
+            if not self._items:
                 self._cond.wait(timeout)
-            item, self._item = self._item, None
-            return item
+            items, self._items = list(self._items.items()), {}
+            return items
 
-    def clear(self) -> bool:
+    def clear(self) -> int:
+        """Forget waiting items; returns how many there were."""
         with self._cond:
-            had_item = self._item is not None
-            self._item = None
-            return had_item
+            count, self._items = len(self._items), {}
+            return count
 
 
-class Worker:
-    """A thread that calls ``process(item)`` for the newest item in ``slot``."""
+class Pipeline:
+    """
+    ``infer(items) -> jobs`` on one thread, ``publish(job)`` on another.
 
-    def __init__(self, slot: LatestSlot, process: Callable[[object], None], name: str):
-        self._slot = slot
-        self._process = process
+    On ``stop`` nothing vanishes: a job not yet published goes to ``discard``.
+    """
+
+    def __init__(self, mailbox: Mailbox, infer: Callable[[List], List],
+                 publish: Callable[[object], None], discard: Callable[[object], None]):
+        self._mailbox = mailbox
+        self._infer = infer
+        self._publish = publish
+        self._discard = discard
+        # One result in flight: enough to overlap, and back-pressure beyond it.
+        self._jobs: queue.Queue = queue.Queue(maxsize=1)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._threads = [threading.Thread(target=self._run_inference, name='depth-infer',
+                                          daemon=True),
+                         threading.Thread(target=self._run_publishing, name='depth-publish',
+                                          daemon=True)]
 
     def start(self):
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
-    def _run(self):
+    def _run_inference(self):
         while not self._stop.is_set():
-            item = self._slot.take(timeout=0.1)
-            if item is not None:
-                self._process(item)
+            items = self._mailbox.take_all(timeout=0.1)
+            for job in (self._infer(items) if items else ()):
+                self._hand_over(job)
+
+    def _hand_over(self, job):
+        while not self._stop.is_set():
+            try:
+                self._jobs.put(job, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        self._discard(job)
+
+    def _run_publishing(self):
+        while not self._stop.is_set():
+            try:
+                job = self._jobs.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self._publish(job)
 
     def stop(self):
         self._stop.set()
-        self._thread.join()
+        for thread in self._threads:
+            thread.join()
+        while not self._jobs.empty():
+            self._discard(self._jobs.get_nowait())

@@ -10,6 +10,8 @@ import importlib
 import logging
 import sys
 
+from depth_trt_ros.inference.backends.base import ModelLoadError
+
 TOOLS = ('demo', 'export', 'verify', 'bench', 'replay', 'evaluate', 'pipeline')
 
 
@@ -35,6 +37,11 @@ def main(argv=None) -> int:
                         format='[%(levelname)s] %(name)s: %(message)s')
     try:
         return int(args.func(args) or 0)
+    except (ModelLoadError, ValueError) as error:
+        # These carry a message that names the fix; a traceback would bury it.
+        logging.getLogger('depth-trt-ros').debug('traceback', exc_info=True)
+        print(f'depth-trt-ros {args.tool}: error: {error}', file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -16,6 +16,7 @@ from typing import Dict, List
 import numpy as np
 import yaml
 
+from depth_trt_ros.inference.estimator import Outputs
 from depth_trt_ros.inference.metrics import evaluate_prediction, METRICS
 from depth_trt_ros.inference.model import DEFAULT_MODEL
 from depth_trt_ros.tools import evaluation_data
@@ -84,7 +85,7 @@ def evaluate_run(label: str, config: EstimatorConfig, samples, min_depth: float,
         per_sample, times_ms = [], []
         for sample in samples:
             started = time.perf_counter()
-            result = service.estimate(sample.rgb, False)
+            result = service.estimate(sample.rgb, Outputs())
             times_ms.append((time.perf_counter() - started) * 1e3)
             errors = evaluate_prediction(result.depth, result.metric, sample.depth_m,
                                          min_depth, max_depth)

@@ -36,12 +36,7 @@ def create_backend(kind: str, model: str, device: str = 'cpu', precision: str = 
     if kind == 'onnxruntime':
         from depth_trt_ros.inference.backends.onnxruntime_backend import OnnxRuntimeBackend
         return OnnxRuntimeBackend(model, device, precision, **options)
-    try:
-        from depth_trt_ros.inference.backends.tensorrt_backend import TensorRTBackend
-    except ImportError as error:
-        raise ModelLoadError(f"'{model}' needs the TensorRT backend, which cannot be imported "
-                             f'({error}): install TensorRT, or export an .onnx model and use '
-                             'backend onnxruntime') from error
+    from depth_trt_ros.inference.backends.tensorrt_backend import TensorRTBackend
     return TensorRTBackend(model, device, precision, **options)
 
 

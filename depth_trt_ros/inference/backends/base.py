@@ -153,6 +153,9 @@ class Backend(ABC):
         self.input_dtype = torch_dtype(precision)
         self.metric = False
         self.max_depth: Optional[float] = None
+        # A frame size the backend is sure to accept, for warm-up: VGA unless a
+        # fixed profile says otherwise.
+        self.warmup_frame_size: Tuple[int, int] = (480, 640)
 
     @abstractmethod
     def infer(self, pixel_values: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,60 @@
+"""
+One camera served by the depth node: its input, camera_info and outputs.
+
+A channel is named by its image topic: ``left/image`` reads ``left/image``
+(or ``left/image/compressed``) and ``left/camera_info``, and publishes
+``left/depth``, ``left/depth/colorized``, ... The default ``image`` gives the
+plain names, so namespaces and remaps work as for any ROS camera node.
+"""
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+from depth_trt_ros.ros.camera_input import CameraInput
+from depth_trt_ros.ros.depth_outputs import DepthOutputs, join_topic
+from depth_trt_ros.ros.qos import stream_qos
+
+
+def channel_prefix(image_topic: str) -> str:
+    """Return the namespace of an image topic: ``left/image`` -> ``left``, ``image`` -> ''."""
+    return image_topic.rsplit('/', 1)[0] if '/' in image_topic.strip('/') else ''
+
+
+class CameraChannel:
+    """Subscriptions and publishers of one camera; frames go to ``on_message(self, msg)``."""
+
+    def __init__(self, node, image_topic: str, config, stats, on_message):
+        self.image_topic = image_topic
+        self.prefix = channel_prefix(image_topic)
+        self.outputs = DepthOutputs(node, config, self.prefix)
+        self.frame_counter = 0
+        self._node = node
+        self._stats = stats
+        self._on_message = on_message
+        self.input = None
+        self._info_subscription = None
+
+    def start(self, config):
+        compressed = config.image_transport == 'compressed'
+        topic = f'{self.image_topic}/compressed' if compressed else self.image_topic
+        self.input = CameraInput(self._node, CompressedImage if compressed else Image, topic,
+                                 lambda msg: self._on_message(self, msg), self._stats,
+                                 config.qos, config.qos_depth)
+        self.input.start()
+        # Best effort matches camera_info publishers of either reliability.
+        self._info_subscription = self._node.create_subscription(
+            CameraInfo, join_topic(self.prefix, 'camera_info'), self._on_camera_info,
+            stream_qos('best_effort', 5))
+
+    def _on_camera_info(self, msg: CameraInfo):
+        self.outputs.camera_info = msg
+
+    def stop(self):
+        if self.input is not None:
+            self.input.stop()
+            self.input = None
+        if self._info_subscription is not None:
+            self._node.destroy_subscription(self._info_subscription)
+            self._info_subscription = None
+
+    def destroy(self):
+        self.stop()
+        self.outputs.destroy()

@@ -1,0 +1,75 @@
+"""The depth node's output topics, and turning a DepthResult into their messages."""
+from typing import Optional
+
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+
+from depth_trt_ros.inference.estimator import DepthResult, Outputs
+from depth_trt_ros.ros.conversions import fill_image
+from depth_trt_ros.ros.pointcloud import intrinsics_for, point_cloud
+from depth_trt_ros.ros.qos import stream_qos
+
+
+def join_topic(prefix: str, name: str) -> str:
+    """Return ``name`` inside the relative namespace ``prefix`` ('' = the node's own)."""
+    return f'{prefix}/{name}' if prefix else name
+
+
+def result_messages(header, result: DepthResult, camera_info: Optional[CameraInfo] = None):
+    """
+    Return ``{relative topic: message}`` for every view of ``result``, under ``header``.
+
+    The node publishes these and ``replay`` writes them to a bag, so both agree.
+    """
+    messages = {'depth': fill_image(Image(), result.depth, '32FC1', header)}
+    if result.depth_mm is not None:
+        messages['depth/mm'] = fill_image(Image(), result.depth_mm, '16UC1', header)
+    if result.points is not None:
+        messages['points'] = point_cloud(header, result.points)
+    if camera_info is not None:
+        camera_info.header = header
+        messages['depth/camera_info'] = camera_info
+    if result.colorized is not None:
+        messages['depth/colorized'] = fill_image(Image(), result.colorized, 'bgr8', header)
+    return messages
+
+
+class DepthOutputs:
+    """Lifecycle publishers for depth, colorized, depth/mm, points and camera_info."""
+
+    def __init__(self, node, config, prefix: str = ''):
+        self._node = node
+        self._config = config
+        qos = stream_qos(config.output_qos, 5)
+        topics = {'depth': Image, 'depth/colorized': Image, 'depth/camera_info': CameraInfo}
+        if config.publish_depth_mm:
+            topics['depth/mm'] = Image
+        if config.publish_points:
+            topics['points'] = PointCloud2
+        self._pubs = {name: node.create_lifecycle_publisher(msg_type, join_topic(prefix, name),
+                                                            qos)
+                      for name, msg_type in topics.items()}
+        self.camera_info: Optional[CameraInfo] = None
+        self.points_waiting_for_info = False
+
+    def requested(self, width: int, height: int, colorize: bool) -> Outputs:
+        """Return the views the next frame needs; colorized only while someone listens."""
+        colorized = colorize and self._pubs['depth/colorized'].get_subscription_count() > 0
+        intrinsics = None
+        if 'points' in self._pubs:
+            self.points_waiting_for_info = self.camera_info is None
+            if self.camera_info is not None:
+                intrinsics = intrinsics_for(self.camera_info, width, height)
+        return Outputs(colorized=colorized, depth_mm='depth/mm' in self._pubs,
+                       intrinsics=intrinsics, points_rgb=self._config.points_rgb)
+
+    def publish(self, header, result: DepthResult) -> int:
+        """Publish every view of ``result`` under ``header``; returns colorized count."""
+        messages = result_messages(header, result, self.camera_info)
+        for name, msg in messages.items():
+            self._pubs[name].publish(msg)
+        return int('depth/colorized' in messages)
+
+    def destroy(self):
+        for publisher in self._pubs.values():
+            self._node.destroy_publisher(publisher)
+        self._pubs.clear()

@@ -1,0 +1,124 @@
+"""Managed lifecycle over DDS, driven by the lifecycle_msgs services of another node."""
+from diagnostic_msgs.msg import DiagnosticArray
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState, GetState
+import numpy as np
+import pytest
+from rcl_interfaces.srv import SetParameters
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import Image
+
+from conftest import Collector, diagnostic_values, wait_for
+from depth_trt_ros.ros.conversions import fill_image
+from depth_trt_ros.ros.qos import stream_qos
+
+pytestmark = pytest.mark.ros
+NAMESPACE = '/lifecycle_test'
+NODE = f'{NAMESPACE}/depth_node'
+RELIABLE = stream_qos('reliable', 10)
+# random:small holds ~100 MB of fp32 weights: enough to see memory come back on cleanup.
+PARAMS = {'model_path': 'random:small', 'device': 'cpu', 'input_size': 140,
+          'autostart': False}
+
+
+def call(node, srv_type, name, request, timeout=60.0):
+    client = node.create_client(srv_type, name)
+    try:
+        assert client.wait_for_service(timeout_sec=60.0), f'{name} not available'
+        future = client.call_async(request)
+        assert wait_for(future.done, timeout), f'{name} did not answer'
+        return future.result()
+    finally:
+        node.destroy_client(client)
+
+
+def state(node) -> str:
+    return call(node, GetState, f'{NODE}/get_state', GetState.Request()).current_state.label
+
+
+def transition(node, transition_id: int) -> bool:
+    request = ChangeState.Request(transition=Transition(id=transition_id))
+    return call(node, ChangeState, f'{NODE}/change_state', request).success
+
+
+def rss_mb(diagnostics) -> float:
+    _, values = diagnostic_values(diagnostics.messages, NODE)
+    return float(values.get('process_rss_mb', 'nan'))
+
+
+@pytest.fixture(scope='module')
+def lifecycle(ros, start_node):
+    start_node(PARAMS, NAMESPACE)
+    publisher = ros.create_publisher(Image, f'{NAMESPACE}/image', RELIABLE)
+    depth = Collector(ros, Image, f'{NAMESPACE}/depth', RELIABLE)
+    diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 10)
+    return ros, publisher, depth, diagnostics
+
+
+def send_frames(publisher, first_stamp: int, count: int = 3):
+    frame = np.random.default_rng(first_stamp).integers(0, 255, (96, 128, 3), np.uint8)
+    for stamp in range(first_stamp, first_stamp + count):
+        msg = fill_image(Image(), frame, 'rgb8')
+        msg.header.stamp.sec = stamp
+        publisher.publish(msg)
+        wait_for(lambda: False, 0.1)
+
+
+def test_transitions_and_frames_flow_only_when_active(lifecycle):
+    node, publisher, depth, diagnostics = lifecycle
+    assert state(node) == 'unconfigured'
+
+    assert transition(node, Transition.TRANSITION_CONFIGURE)
+    assert state(node) == 'inactive'
+    configured_rss = wait_for(lambda: rss_mb(diagnostics) > 0 and rss_mb(diagnostics), 10)
+    send_frames(publisher, 100)
+    assert not wait_for(lambda: depth.messages, 2.0), 'inactive node published depth'
+
+    assert transition(node, Transition.TRANSITION_ACTIVATE)
+    assert state(node) == 'active'
+    assert wait_for(lambda: publisher.get_subscription_count() > 0, 30)
+    wait_for(lambda: False, 1.0)
+    send_frames(publisher, 200)
+    assert wait_for(lambda: [m for m in depth.messages if m.header.stamp.sec >= 200], 30)
+
+    assert transition(node, Transition.TRANSITION_DEACTIVATE)
+    assert state(node) == 'inactive'
+    count = len(depth.messages)
+    send_frames(publisher, 300)
+    assert not wait_for(lambda: len(depth.messages) > count, 2.0)
+
+    assert transition(node, Transition.TRANSITION_CLEANUP)
+    assert state(node) == 'unconfigured'
+    released = wait_for(lambda: rss_mb(diagnostics) < configured_rss - 50, 10)
+    assert released, f'RSS {rss_mb(diagnostics)} MB after cleanup vs {configured_rss} MB'
+
+    assert transition(node, Transition.TRANSITION_CONFIGURE)
+    assert transition(node, Transition.TRANSITION_ACTIVATE)
+    send_frames(publisher, 400)
+    assert wait_for(lambda: [m for m in depth.messages if m.header.stamp.sec >= 400], 30)
+
+
+def test_parameter_change_reloads_or_is_rejected_whole(lifecycle):
+    node = lifecycle[0]
+
+    def set_params(**values):
+        request = SetParameters.Request(parameters=[
+            Parameter(k, value=v).to_parameter_msg() for k, v in values.items()])
+        return call(node, SetParameters, f'{NODE}/set_parameters', request).results[0]
+
+    rejected = set_params(model_path='/nonexistent/model')
+    assert not rejected.successful and 'kept the running model' in rejected.reason
+    assert set_params(input_size=182).successful
+    assert not set_params(publish_points=True).successful
+    lifecycle[2].messages.clear()
+    send_frames(lifecycle[1], 500)
+    assert wait_for(lambda: lifecycle[2].messages, 30), 'no depth after a reload'
+    assert wait_for(lambda: diagnostic_values(lifecycle[3].messages, NODE)[1].get(
+        'input_size') == '182', 5)
+
+
+def test_shutdown_from_active(lifecycle):
+    node = lifecycle[0]
+    assert state(node) == 'active'
+    assert transition(node, Transition.TRANSITION_ACTIVE_SHUTDOWN)
+    assert state(node) == 'finalized'

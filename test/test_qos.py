@@ -1,0 +1,107 @@
+"""QoS never fails silently: mismatches, silence and large frames are all reported."""
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from rcl_interfaces.srv import SetParameters
+import numpy as np
+import pytest
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import Image
+
+from conftest import Collector, diagnostic_values, wait_for
+from depth_trt_ros.ros.conversions import fill_image
+from depth_trt_ros.ros.qos import stream_qos
+from test_lifecycle import call
+
+pytestmark = pytest.mark.ros
+TINY = {'model_path': 'random:tiny', 'device': 'cpu'}
+VGA = np.random.default_rng(0).integers(0, 255, (480, 640, 3), np.uint8)
+
+
+@pytest.fixture(scope='module')
+def diagnostics(ros):
+    return Collector(ros, DiagnosticArray, '/diagnostics', 50)
+
+
+def status_of(diagnostics, namespace):
+    return diagnostic_values(diagnostics.messages, f'{namespace}/depth_node')
+
+
+def vga_frame(stamp: int) -> Image:
+    msg = fill_image(Image(), VGA, 'rgb8')
+    msg.header.stamp.sec = stamp
+    return msg
+
+
+def test_incompatible_qos_is_named_and_fixed_by_a_parameter(ros, start_node, diagnostics):
+    namespace = '/qos_mismatch'
+    start_node(dict(TINY, input_size=140, qos='reliable'), namespace)
+    camera = ros.create_publisher(Image, f'{namespace}/image', stream_qos('best_effort', 5))
+    depth = Collector(ros, Image, f'{namespace}/depth', stream_qos('reliable', 5))
+
+    def warned():
+        status, values = status_of(diagnostics, namespace)
+        return status is not None and 'incompatible QoS' in status.message and status
+    status = wait_for(warned, 60)
+    assert status, status_of(diagnostics, namespace)
+    assert status.level == DiagnosticStatus.WARN
+    assert 'requests reliable' in status.message and "'auto'" in status.message
+
+    request = SetParameters.Request(
+        parameters=[Parameter('qos', value='auto').to_parameter_msg()])
+    assert call(ros, SetParameters, f'{namespace}/depth_node/set_parameters',
+                request).results[0].successful
+    assert wait_for(lambda: camera.get_subscription_count() > 0, 15)
+
+    def served():
+        camera.publish(fill_image(Image(), VGA[:120, :160].copy(), 'rgb8'))
+        return wait_for(lambda: depth.messages, 0.5)
+    assert wait_for(served, 30), 'no depth after switching qos to auto'
+    assert wait_for(lambda: status_of(diagnostics, namespace)[1]['input_reliability']
+                    == 'best_effort', 5)
+
+
+def test_silence_says_there_is_no_publisher(start_node, diagnostics):
+    namespace = '/qos_silence'
+    start_node(dict(TINY, input_size=140, input_timeout=1.0), namespace)
+    status = wait_for(lambda: 'no publishers' in
+                      (status_of(diagnostics, namespace)[0] or DiagnosticStatus()).message
+                      and status_of(diagnostics, namespace)[0], 60)
+    assert status and status.level == DiagnosticStatus.WARN
+    assert f'{namespace}/image' in status.message
+
+
+@pytest.mark.parametrize('camera_reliability', ['reliable', 'best_effort'])
+def test_every_vga_frame_at_30hz_is_served_or_counted(ros, start_node, diagnostics,
+                                                      camera_reliability):
+    """Default parameters; the node must account for every frame it could know of."""
+    namespace = f'/qos_vga_{camera_reliability}'
+    start_node(TINY, namespace)
+    camera = ros.create_publisher(Image, f'{namespace}/image',
+                                  stream_qos(camera_reliability, 5))
+    assert wait_for(lambda: camera.get_subscription_count() > 0, 60)
+    # Let the node's auto QoS see this publisher and settle on its reliability.
+    assert wait_for(lambda: status_of(diagnostics, namespace)[1].get('input_reliability')
+                    == camera_reliability, 15)
+    time.sleep(1.5)
+    sent = 0
+    for _ in range(60):
+        sent += 1
+        camera.publish(vga_frame(sent))
+        time.sleep(1 / 30)
+
+    def settled():
+        values = status_of(diagnostics, namespace)[1]
+        counted = sum(int(values.get(f'frames_{k}', 0)) for k in
+                      ('published', 'dropped', 'bad', 'skipped', 'failed'))
+        return values.get('input_sequence_last') and \
+            counted == int(values['frames_received']) and values
+    values = wait_for(settled, 30)
+    assert values, status_of(diagnostics, namespace)[1]
+    first, last = int(values['input_sequence_first']), int(values['input_sequence_last'])
+    received = int(values['frames_received'])
+    lost = int(values['frames_lost_in_transport'])
+    assert last - first + 1 == received + lost, values
+    assert last <= sent
+    if camera_reliability == 'reliable':
+        assert (first, last, lost) == (1, sent, 0), values
