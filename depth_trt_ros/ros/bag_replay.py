@@ -8,7 +8,7 @@ with the recorded stamps, frame ids and bag times, plus ``/diagnostics``.
 A frame that cannot be decoded is counted by reason and skipped.
 """
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -20,6 +20,7 @@ from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros.bags import BagReader, BagWriter, CAMERA_INFO_TYPE, IMAGE_TYPES
 from depth_trt_ros.ros.conversions import BadImageError, message_to_rgb
 from depth_trt_ros.ros.depth_outputs import result_messages
+from depth_trt_ros.ros.pointcloud import intrinsics_for
 from depth_trt_ros.ros.diagnostics import NodeStats, to_status
 
 STAGES = ('read', 'convert', 'preprocess', 'infer', 'postprocess', 'write')
@@ -108,11 +109,23 @@ class ReplayReport:
 class BagReplay:
     """Runs depth over the image topics of a bag and writes the results to another bag."""
 
-    def __init__(self, service: DepthService, colorized: bool = False,
-                 diagnostics_period_s: float = 1.0):
+    def __init__(self, service: DepthService, colorized: bool = False, depth_mm: bool = False,
+                 points: bool = False, diagnostics_period_s: float = 1.0):
+        if (depth_mm or points) and not service.metric:
+            raise ValueError(f"{service.describe()['model']} is a relative-depth model: "
+                             'depth/mm and points need a metric model (e.g. depth-anything/'
+                             'Depth-Anything-V2-Metric-Indoor-Small-hf, or random:small-metric)')
         self.service = service
-        self.outputs = Outputs(colorized=colorized)
+        self.outputs = Outputs(colorized=colorized, depth_mm=depth_mm)
+        self.points = points
         self.diagnostics_period_ns = int(diagnostics_period_s * 1e9)
+
+    def outputs_for(self, frame, camera_info) -> Outputs:
+        """Return the views to compute; points need the camera's intrinsics, as in the node."""
+        if not self.points or camera_info is None:
+            return self.outputs
+        height, width = frame.shape[:2]
+        return replace(self.outputs, intrinsics=intrinsics_for(camera_info, width, height))
 
     def run(self, in_bag, out_bag, topics: Sequence[str] = (), storage: Optional[str] = None,
             on_frame: Callable[[], None] = lambda: None) -> ReplayReport:
@@ -176,15 +189,16 @@ class _Run:
             self._bad(error.category)
             return
         convert_ms = (time.perf_counter() - started) * 1e3
+        namespace = namespace_of(message.topic)
+        camera_info = self.camera_info.get(namespace)
         try:
-            result = self.replay.service.estimate(frame, self.replay.outputs)
+            outputs = self.replay.outputs_for(frame, camera_info)
+            result = self.replay.service.estimate(frame, outputs)
         except (RuntimeError, ValueError):  # e.g. out of device memory, as in the node
             self._bad('inference')
             return
         write_start = time.perf_counter()
-        namespace = namespace_of(message.topic)
-        for name, output in result_messages(msg.header, result,
-                                            self.camera_info.get(namespace)).items():
+        for name, output in result_messages(msg.header, result, camera_info).items():
             self.writer.write(f'{namespace}/{name}', message.timestamp, output)
         timings = dict(result.timings_ms, read=read_ms, convert=convert_ms,
                        write=(time.perf_counter() - write_start) * 1e3)

@@ -67,10 +67,6 @@ class BagReader:
         """``{topic: type name}``."""
         return {c.topic: c.msgtype for c in self._reader.connections}
 
-    @property
-    def message_count(self) -> int:
-        return self._reader.message_count
-
     def count(self, topics) -> int:
         return sum(c.msgcount for c in self._reader.connections if c.topic in topics)
 

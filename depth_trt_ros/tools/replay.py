@@ -32,6 +32,11 @@ def register(subparsers):
                         'preferred); with --realtime, the topics to publish (default all)')
     add_model_arguments(parser)
     parser.add_argument('--colorized', action='store_true', help='also write depth/colorized')
+    parser.add_argument('--depth-mm', action='store_true',
+                        help='also write depth/mm (16UC1; metric models only)')
+    parser.add_argument('--points', action='store_true',
+                        help='also write points (PointCloud2 from <ns>/camera_info; metric '
+                        'models only)')
     parser.add_argument('--storage', choices=tuple(STORAGES),
                         help='output storage (default: that of the input)')
     parser.add_argument('--report-json', type=Path, help='write the closing report here')
@@ -74,15 +79,12 @@ def _replay(args) -> int:
         _LOG.error('%s exists: choose a new output path', args.out_bag)
         return 2
     service = DepthService.load(config_from_args(args), _LOG.info)
-    replay = BagReplay(service, colorized=args.colorized)
     try:
+        replay = BagReplay(service, args.colorized, args.depth_mm, args.points)
         total = replay.count_frames(args.in_bag, args.topics)
         with tqdm(total=total, unit='frame', desc='depth') as progress:
             report = replay.run(args.in_bag, args.out_bag, args.topics, args.storage,
                                 on_frame=progress.update)
-    except ValueError as error:
-        _LOG.error('%s', error)
-        return 2
     finally:
         service.release()
     print(report.as_text())
@@ -103,9 +105,6 @@ def _play(args) -> int:
             with tqdm(unit='msg', desc='published') as progress:
                 publish_bag(node, args.in_bag, args.topics, args.rate, progress.update,
                             wait_for_subscribers_s=2.0)
-        except ValueError as error:
-            _LOG.error('%s', error)
-            return 2
         finally:
             node.destroy_node()
     return 0
