@@ -20,8 +20,8 @@ from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros.bags import BagReader, BagWriter, CAMERA_INFO_TYPE, IMAGE_TYPES
 from depth_trt_ros.ros.conversions import BadImageError, message_to_rgb
 from depth_trt_ros.ros.depth_outputs import result_messages
-from depth_trt_ros.ros.pointcloud import intrinsics_for
 from depth_trt_ros.ros.diagnostics import NodeStats, to_status
+from depth_trt_ros.ros.pointcloud import intrinsics_for
 
 STAGES = ('read', 'convert', 'preprocess', 'infer', 'postprocess', 'write')
 
