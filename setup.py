@@ -25,6 +25,8 @@ setup(
     entry_points={
         'console_scripts': [
             'depth_node = depth_trt_ros.ros.depth_node:main',
+            'detector_node = depth_trt_ros.ros.detector_node:main',
+            'distance_node = depth_trt_ros.ros.distance_node:main',
             'depth-trt-ros = depth_trt_ros.tools.cli:main',
         ],
     },

@@ -10,7 +10,7 @@ import numpy as np
 from sensor_msgs.msg import Image
 
 from depth_trt_ros.ros.conversions import BadImageError, compressed_to_rgb, \
-    depth_image_to_metres, image_to_rgb
+    image_to_depth, image_to_rgb
 from image_strategies import compressed_messages, image_messages
 
 FUZZ = settings(max_examples=10_000, deadline=None, database=None,
@@ -38,7 +38,7 @@ def test_image_to_rgb_gives_an_array_or_a_categorised_error(msg):
 @given(image_messages())
 def test_depth_image_gives_metres_or_a_categorised_error(msg):
     try:
-        depth = depth_image_to_metres(msg)
+        depth = image_to_depth(msg)
     except BadImageError as error:
         assert error.category in BadImageError.CATEGORIES
         return

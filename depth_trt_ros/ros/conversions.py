@@ -31,8 +31,8 @@ _ENCODINGS = {
     'yuyv': (np.uint8, 2, 'yuyv'), 'yuv422_yuy2': (np.uint8, 2, 'yuyv'),
 }
 SUPPORTED_ENCODINGS = tuple(_ENCODINGS)
-# Depth images as REP 118 defines them: metres in float, millimetres in uint16.
-_DEPTH_ENCODINGS = {'32FC1': (np.float32, 1, 'metres'), '16UC1': (np.uint16, 1, 'millimetres'),
+# Depth images: 32FC1 as published (metres or relative), 16UC1 millimetres (REP 118).
+_DEPTH_ENCODINGS = {'32FC1': (np.float32, 1, 'float'), '16UC1': (np.uint16, 1, 'millimetres'),
                     'mono16': (np.uint16, 1, 'millimetres')}
 OUTPUT_ENCODINGS = {'32FC1': (np.float32, 1), '16UC1': (np.uint16, 1), 'bgr8': (np.uint8, 3),
                     'rgb8': (np.uint8, 3), 'mono8': (np.uint8, 1)}
@@ -105,11 +105,13 @@ def _bridge_to_rgb(msg) -> np.ndarray:
                             f'{error}') from error
 
 
-def depth_image_to_metres(msg) -> np.ndarray:
-    """Depth ``sensor_msgs/Image`` (32FC1 metres or 16UC1 millimetres) -> float32 metres."""
+def image_to_depth(msg) -> np.ndarray:
+    """Depth ``sensor_msgs/Image`` (32FC1, 16UC1 mm) -> float32 ``[H, W]``, 16-bit in metres."""
     pixels, layout = _pixels(msg, _DEPTH_ENCODINGS)
     depth = pixels[..., 0].astype(np.float32)
-    return depth / 1000 if layout == 'millimetres' else depth
+    if layout == 'millimetres':
+        depth *= 1e-3
+    return depth
 
 
 def compressed_to_rgb(msg) -> np.ndarray:
@@ -122,11 +124,6 @@ def compressed_to_rgb(msg) -> np.ndarray:
         raise BadImageError('decode', f"cannot decode compressed image (format "
                             f"'{msg.format}'): expected jpeg or png")
     return decoded[..., ::-1]
-
-
-def message_to_rgb(msg) -> np.ndarray:
-    """Either image message -> RGB; CompressedImage is the one with a ``format`` field."""
-    return compressed_to_rgb(msg) if hasattr(msg, 'format') else image_to_rgb(msg)
 
 
 class ImageFields(NamedTuple):

@@ -22,7 +22,8 @@ from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros import params
 from depth_trt_ros.ros.camera_channel import CameraChannel
 from depth_trt_ros.ros.conversions import BadImageError, compressed_to_rgb, image_to_rgb
-from depth_trt_ros.ros.diagnostics import NodeStats, process_rss_bytes, to_status
+from depth_trt_ros.ros.diagnostics import NodeStats, process_rss_bytes, stamp_latency_ms, \
+    to_status
 from depth_trt_ros.ros.runtime import ros_context, spin
 from depth_trt_ros.ros.worker import Mailbox, Pipeline
 
@@ -209,16 +210,10 @@ class DepthNode(LifecycleNode):
         self.stats.count('colorized', job.frame.channel.outputs.publish(header, job.result))
         timings = dict(job.result.timings_ms, convert=job.frame.convert_ms,
                        publish=(time.perf_counter() - started) * 1e3)
-        self.stats.served(timings, self._latency_ms(header.stamp))
+        self.stats.served(timings, stamp_latency_ms(self.get_clock(), header.stamp))
 
     def _discard(self, job: _Job):
         self.stats.count('dropped')
-
-    def _latency_ms(self, stamp) -> float:
-        if stamp.sec == 0 and stamp.nanosec == 0:
-            return float('nan')
-        now = self.get_clock().now().nanoseconds
-        return (now - (stamp.sec * 10**9 + stamp.nanosec)) / 1e6
 
     # diagnostics -------------------------------------------------------------
     def _publish_diagnostics(self):

@@ -93,6 +93,13 @@ class NodeStats:
             return {name: _mean_p50_p95(values) for name, values in series.items()}
 
 
+def stamp_latency_ms(clock, stamp) -> float:
+    """Milliseconds from a header stamp to now on ``clock``; NaN for an unset stamp."""
+    if stamp.sec == 0 and stamp.nanosec == 0:
+        return float('nan')
+    return (clock.now().nanoseconds - (stamp.sec * 10**9 + stamp.nanosec)) / 1e6
+
+
 def _mean_p50_p95(values) -> Tuple[float, float, float]:
     if not values:
         return float('nan'), float('nan'), float('nan')

@@ -7,7 +7,7 @@ the same clean start and shutdown everywhere, with no traceback on Ctrl-C.
 from contextlib import contextmanager
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
 
 @contextmanager
@@ -20,8 +20,15 @@ def ros_context(args=None):
 
 
 def spin(nodes):
-    """Spin ``nodes`` on one multi-threaded executor until shutdown or Ctrl-C."""
-    executor = MultiThreadedExecutor()
+    """
+    Spin ``nodes`` on one executor until shutdown or Ctrl-C.
+
+    Single-threaded: the nodes' heavy work runs on their own threads, so the
+    executor only dispatches callbacks, and rclpy's thread pool roughly halves
+    the rate at which it can take camera frames (measured: 126 vs 227 VGA
+    frames/s on 2 cores).
+    """
+    executor = SingleThreadedExecutor()
     for node in nodes:
         executor.add_node(node)
     try:

@@ -78,7 +78,7 @@ def directory_samples(root) -> Iterator[Sample]:
 def bag_samples(path, image_topic: str, depth_topic: str) -> Iterator[Sample]:
     """Image and depth messages of a bag paired by header stamp."""
     from depth_trt_ros.ros.bags import BagReader
-    from depth_trt_ros.ros.conversions import depth_image_to_metres, message_to_rgb
+    from depth_trt_ros.ros.conversions import image_to_depth, message_to_rgb
 
     images, depths = {}, {}
     with BagReader(path) as bag:
@@ -88,7 +88,7 @@ def bag_samples(path, image_topic: str, depth_topic: str) -> Iterator[Sample]:
             if message.topic == image_topic:
                 images[stamp] = message_to_rgb(msg)
             else:
-                depths[stamp] = depth_image_to_metres(msg)
+                depths[stamp] = image_to_depth(msg)
     paired = sorted(set(images) & set(depths))
     if not paired:
         raise ValueError(f'no {image_topic} and {depth_topic} messages share a header stamp')

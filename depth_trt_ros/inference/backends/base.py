@@ -153,6 +153,8 @@ class Backend(ABC):
         self.input_dtype = torch_dtype(precision)
         self.metric = False
         self.max_depth: Optional[float] = None
+        # Key/value metadata stored with the model (ONNX metadata_props), e.g. class names.
+        self.model_metadata: Dict[str, str] = {}
         # A frame size the backend is sure to accept, for warm-up: VGA unless a
         # fixed profile says otherwise.
         self.warmup_frame_size: Tuple[int, int] = (480, 640)

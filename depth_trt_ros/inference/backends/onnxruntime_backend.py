@@ -5,7 +5,7 @@ On CUDA the session's input and output are bound to preallocated torch.cuda
 tensors (I/O binding), so frames never leave the GPU between stages.
 """
 from pathlib import Path
-from typing import List, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -21,6 +21,13 @@ PROVIDER_NAMES = {
 }
 _ONNX_TYPES = {'tensor(float)': torch.float32, 'tensor(float16)': torch.float16}
 _NUMPY_TYPES = {torch.float32: np.float32, torch.float16: np.float16}
+OutputShape = Callable[[Tuple[int, ...]], Tuple[int, ...]]
+
+
+def depth_output_shape(input_shape: Tuple[int, ...]) -> Tuple[int, ...]:
+    """Depth-Anything: ``[B, 3, H, W]`` in, ``[B, H, W]`` out."""
+    batch, _, height, width = input_shape
+    return batch, height, width
 
 
 def resolve_providers(names: Sequence[str], device: torch.device, precision: str,
@@ -55,12 +62,20 @@ def resolve_providers(names: Sequence[str], device: torch.device, precision: str
 
 
 class OnnxRuntimeBackend(Backend):
-    """Runs an exported Depth-Anything ONNX file."""
+    """
+    Runs an ONNX file: Depth-Anything by default, any one-input model by name.
+
+    ``input_name``/``output_name`` select the tensors (None: the model's only
+    one); ``output_shape`` maps an input shape to the output shape for CUDA
+    I/O binding (None: the declared output shape, batch taken from the input).
+    """
 
     name = 'onnxruntime'
 
     def __init__(self, model_path: str, device: str = 'cpu', precision: str = 'fp32',
-                 providers: Sequence[str] = ('tensorrt', 'cuda', 'cpu')):
+                 providers: Sequence[str] = ('tensorrt', 'cuda', 'cpu'),
+                 input_name: Optional[str] = INPUT_NAME, output_name: Optional[str] = OUTPUT_NAME,
+                 output_shape: Optional[OutputShape] = depth_output_shape):
         import onnxruntime as ort
 
         device = parse_device(device)
@@ -82,37 +97,51 @@ class OnnxRuntimeBackend(Backend):
             raise ModelLoadError(f"cannot load ONNX model '{model_path}': {error}. Re-export "
                                  "it with 'depth-trt-ros export'") from error
         inputs = {i.name: i for i in self.session.get_inputs()}
-        outputs = {o.name for o in self.session.get_outputs()}
-        if INPUT_NAME not in inputs or OUTPUT_NAME not in outputs:
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        self.input_name = input_name or next(iter(inputs))
+        self.output_name = output_name or next(iter(outputs))
+        if self.input_name not in inputs or self.output_name not in outputs:
+            kind = 'a Depth-Anything export' if input_name == INPUT_NAME else 'the expected model'
             raise ModelLoadError(
-                f"'{model_path}' is not a Depth-Anything export: it needs input '{INPUT_NAME}' "
-                f"and output '{OUTPUT_NAME}', it has {sorted(inputs)} -> {sorted(outputs)}")
-        self.input_dtype = _ONNX_TYPES.get(inputs[INPUT_NAME].type, torch.float32)
+                f"'{model_path}' is not {kind}: it needs input '{self.input_name}' "
+                f"and output '{self.output_name}', it has {sorted(inputs)} -> {sorted(outputs)}")
+        self.input_shape = tuple(inputs[self.input_name].shape)
+        self._output_shape = output_shape or self._declared_output_shape(
+            outputs[self.output_name].shape, model_path)
+        self.input_dtype = _ONNX_TYPES.get(inputs[self.input_name].type, torch.float32)
         uses_trt = self.session.get_providers()[0] == PROVIDER_NAMES['tensorrt']
         if precision == 'fp16' and self.input_dtype != torch.float16 and not uses_trt:
             raise ModelLoadError(
                 f"precision fp16 needs an fp16 ONNX or the tensorrt provider; '{model_path}' "
                 'is fp32: export with --precision fp16 or set precision to fp32')
         self.model_path = str(path)
-        metadata = self.session.get_modelmeta().custom_metadata_map
-        self.metric = metadata.get('depth_estimation_type') == 'metric'
-        self.max_depth = float(metadata['max_depth']) if self.metric else None
+        self.model_metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.metric = self.model_metadata.get('depth_estimation_type') == 'metric'
+        self.max_depth = float(self.model_metadata['max_depth']) if self.metric else None
         self._buffers = TensorBuffers(device)
         self._binding = self.session.io_binding() if device.type == 'cuda' else None
+
+    @staticmethod
+    def _declared_output_shape(dims, model_path: str) -> OutputShape:
+        if any(not isinstance(d, int) for d in dims[1:]):
+            raise ModelLoadError(f"'{model_path}' has a dynamic output shape {dims}: export it "
+                                 'with a fixed image size')
+        return lambda input_shape: (input_shape[0], *dims[1:])
 
     def infer(self, pixel_values: torch.Tensor) -> torch.Tensor:
         pixel_values = pixel_values.to(self.device, self.input_dtype).contiguous()
         if self._binding is None:
-            output = self.session.run([OUTPUT_NAME], {INPUT_NAME: pixel_values.numpy()})[0]
-            return torch.from_numpy(output)
-        batch, _, height, width = pixel_values.shape
-        output = self._buffers.get(OUTPUT_NAME, (batch, height, width), self.input_dtype)
+            feed = {self.input_name: pixel_values.numpy()}
+            return torch.from_numpy(self.session.run([self.output_name], feed)[0])
+        output = self._buffers.get(self.output_name,
+                                   self._output_shape(tuple(pixel_values.shape)),
+                                   self.input_dtype)
         element = _NUMPY_TYPES[self.input_dtype]
         index = self.device.index or 0
-        self._binding.bind_input(INPUT_NAME, 'cuda', index, element, tuple(pixel_values.shape),
-                                 pixel_values.data_ptr())
-        self._binding.bind_output(OUTPUT_NAME, 'cuda', index, element, tuple(output.shape),
-                                  output.data_ptr())
+        self._binding.bind_input(self.input_name, 'cuda', index, element,
+                                 tuple(pixel_values.shape), pixel_values.data_ptr())
+        self._binding.bind_output(self.output_name, 'cuda', index, element,
+                                  tuple(output.shape), output.data_ptr())
         # ORT runs on its own stream: torch's pending work on the input must finish first.
         torch.cuda.current_stream(self.device).synchronize()
         self.session.run_with_iobinding(self._binding)

@@ -1,0 +1,76 @@
+"""
+Parameters of the detector and distance nodes, declared like the depth node's.
+
+Each node has one table of :class:`~depth_trt_ros.ros.params.Spec`; rclpy
+enforces the ranges, and a wrong choice or missing file stops start-up with
+a message that names the parameter and the fix.
+"""
+from typing import Dict, Optional
+
+from depth_trt_ros.ros.params import descriptor, Spec, SPECS
+
+# Camera input, output QoS and lifecycle work as in the depth node.
+COMMON_SPECS: Dict[str, Spec] = {name: SPECS[name] for name in (
+    'qos', 'qos_depth', 'output_qos', 'input_timeout', 'autostart')}
+
+DETECTOR_SPECS: Dict[str, Spec] = {
+    'model_path': Spec('', 'YOLOv8/YOLO11 detection model, an .onnx file (see '
+                       'docs/detection.md for the export)'),
+    'backend': Spec('auto', 'Inference runtime: ONNX Runtime, with its TensorRT provider on '
+                    'CUDA', ('auto', 'onnxruntime')),
+    'device': SPECS['device'],
+    'precision': SPECS['precision'],
+    'class_names_file': Spec('', 'YAML file with class names (a list, an {id: name} map or a '
+                             "dataset file with 'names'); empty: names from the model"),
+    'confidence': Spec(0.25, 'Minimum class score of a detection', float_range=(0.0, 1.0)),
+    'iou': Spec(0.45, 'Overlap (IoU) above which NMS suppresses the weaker box of a class',
+                float_range=(0.0, 1.0)),
+    'max_detections': Spec(100, 'Most detections per frame, best first',
+                           int_range=(1, 1000, 1)),
+    'classes': Spec('', 'Comma-separated class names or ids to keep; empty keeps all'),
+    'image_transport': SPECS['image_transport'],
+    **COMMON_SPECS,
+}
+
+DISTANCE_SPECS: Dict[str, Spec] = {
+    'depth_type': Spec('metric', "What the depth image holds: 'metric' (metres, gives 3D "
+                       "positions) or 'relative' (inverse depth without unit)",
+                       ('metric', 'relative')),
+    'central_fraction': Spec(0.5, 'Part of each box (per side) whose depth is used; the '
+                             'border is mostly background', float_range=(0.05, 1.0)),
+    'min_valid_fraction': Spec(0.1, 'Least share of valid depth pixels for a distance',
+                               float_range=(0.0, 1.0)),
+    'sync_slop': Spec(0.05, 'Seconds by which detection and depth stamps may differ when no '
+                      'depth has exactly the same stamp', float_range=(0.0, 1.0)),
+    'sync_queue': Spec(10, 'Messages kept per stream while waiting for a partner',
+                       int_range=(1, 100, 1)),
+    'marker_lifetime': Spec(0.5, 'Seconds a distance marker stays visible',
+                            float_range=(0.0, 60.0)),
+    **COMMON_SPECS,
+}
+
+
+def declare_specs(node, specs: Dict[str, Spec]):
+    for name, spec in specs.items():
+        node.declare_parameter(name, spec.default, descriptor(name, spec))
+
+
+def problem_with(name: str, value, specs: Dict[str, Spec]) -> Optional[str]:
+    """Return why ``value`` is wrong for parameter ``name``, or None."""
+    spec = specs.get(name)
+    if spec is not None and spec.choices and value not in spec.choices:
+        return f"parameter '{name}' is '{value}': set it to one of {', '.join(spec.choices)}"
+    if name == 'model_path' and not str(value).strip():
+        return ("parameter 'model_path' is empty: set a YOLO .onnx file "
+                '(docs/detection.md shows how to export one)')
+    return None
+
+
+def read_specs(node, specs: Dict[str, Spec]) -> Dict[str, object]:
+    """Every parameter of ``specs`` by name; raises ValueError naming the first bad one."""
+    values = {name: node.get_parameter(name).value for name in specs}
+    for name, value in values.items():
+        problem = problem_with(name, value, specs)
+        if problem:
+            raise ValueError(problem)
+    return values

@@ -1,0 +1,230 @@
+"""
+detector_node: camera images in, YOLO detections out, as a managed node.
+
+Publishes ``detections`` (vision_msgs/Detection2DArray, the image's header,
+an empty array for a frame without objects) and, only while someone
+subscribes, ``detections/image`` with the boxes drawn.
+"""
+from dataclasses import dataclass
+import time
+from typing import List, Tuple
+
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from sensor_msgs.msg import CompressedImage, Image
+from vision_msgs.msg import Detection2DArray
+
+from depth_trt_ros.inference.backends.base import resolve_device, resolve_precision
+from depth_trt_ros.inference.detection.draw import draw_detections
+from depth_trt_ros.inference.detection.yolo import (Detections, DetectionSettings,
+                                                    load_class_names, load_yolo_backend,
+                                                    model_class_names, YoloDetector)
+from depth_trt_ros.ros.camera_input import CameraInput
+from depth_trt_ros.ros.conversions import BadImageError, compressed_to_rgb, fill_image, \
+    image_to_rgb
+from depth_trt_ros.ros.detection_msgs import to_detection2d_array
+from depth_trt_ros.ros.detection_params import declare_specs, DETECTOR_SPECS, read_specs
+from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms, to_status
+from depth_trt_ros.ros.qos import stream_qos
+from depth_trt_ros.ros.runtime import ros_context, spin
+from depth_trt_ros.ros.worker import Mailbox, Pipeline
+
+STAGES = ('convert', 'preprocess', 'infer', 'postprocess', 'publish')
+_OK = TransitionCallbackReturn.SUCCESS
+_FAIL = TransitionCallbackReturn.FAILURE
+
+
+@dataclass
+class _Job:
+    """A frame detected on the inference thread, waiting for the publishing thread."""
+
+    msg: object
+    frame: object
+    detections: Detections
+    convert_ms: float
+
+
+def class_filter(text: str, names) -> Tuple[int, ...]:
+    """Class ids from ``'person, 2'``: names or ids; raises ValueError naming the unknown one."""
+    ids = []
+    for item in (part.strip() for part in text.split(',')):
+        if not item:
+            continue
+        if item.isdigit():
+            ids.append(int(item))
+        elif item in names:
+            ids.append(list(names).index(item))
+        else:
+            raise ValueError(f"parameter 'classes' names '{item}', which the model does not "
+                             f"know: use ids or names from {list(names)[:10]}...")
+    return tuple(ids)
+
+
+def build_detector(config, log) -> YoloDetector:
+    """Load the model ``config`` names, with the detection settings; logs the time taken."""
+    started = time.perf_counter()
+    device = resolve_device(config['device'])
+    precision = resolve_precision(config['precision'], device)
+    backend = load_yolo_backend(config['backend'], config['model_path'], device, precision)
+    names = load_class_names(config['class_names_file']) if config['class_names_file'] \
+        else model_class_names(backend)
+    settings = DetectionSettings(config['confidence'], config['iou'], config['max_detections'],
+                                 class_filter(config['classes'], names))
+    detector = YoloDetector(backend, settings, names)
+    log(f"{backend.name} backend on {device} ({precision}) loaded {config['model_path']} "
+        f'({len(detector.class_names)} classes) in {time.perf_counter() - started:.1f} s')
+    return detector
+
+
+class DetectorNode(LifecycleNode):
+    """Subscribes ``image`` (or ``image/compressed``), publishes ``detections``."""
+
+    def __init__(self, node_name: str = 'detector_node', **kwargs):
+        super().__init__(node_name, **kwargs)
+        declare_specs(self, DETECTOR_SPECS)
+        self.stats = NodeStats(STAGES)
+        self.config = None
+        self.detector = None
+        self.startup_error = None
+        self._mailbox = Mailbox()
+        self._pipeline = None
+        self._camera = None
+        self._pubs = {}
+        self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
+        if self.get_parameter('autostart').value:
+            self.trigger_configure()
+            if self.startup_error is None:
+                self.trigger_activate()
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        try:
+            self.config = read_specs(self, DETECTOR_SPECS)
+            self.detector = build_detector(self.config, self.get_logger().info)
+        except (ValueError, RuntimeError) as error:
+            self.startup_error = str(error)
+            self.get_logger().error(f'cannot configure: {error}')
+            return _FAIL
+        self.startup_error = None
+        qos = stream_qos(self.config['output_qos'], 5)
+        self._pubs = {'detections': self.create_lifecycle_publisher(
+                          Detection2DArray, 'detections', qos),
+                      'image': self.create_lifecycle_publisher(Image, 'detections/image', qos)}
+        return _OK
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        compressed = self.config['image_transport'] == 'compressed'
+        self._camera = CameraInput(
+            self, CompressedImage if compressed else Image,
+            'image/compressed' if compressed else 'image', self._on_image, self.stats,
+            self.config['qos'], self.config['qos_depth'])
+        self._camera.start()
+        self._pipeline = Pipeline(self._mailbox, self._infer, self._publish, self._discard)
+        self._pipeline.start()
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        self._stop_input()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        for publisher in self._pubs.values():
+            self.destroy_publisher(publisher)
+        self._pubs.clear()
+        self._release()
+        return _OK
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        self._stop_input()
+        self._release()
+        return _OK
+
+    def _release(self):
+        if self.detector is not None:
+            self.detector.close()
+            self.detector = None
+
+    def _stop_input(self):
+        if self._camera is not None:
+            self._camera.stop()
+            self._camera = None
+        if self._pipeline is not None:
+            self._pipeline.stop()
+            self._pipeline = None
+        self.stats.count('dropped', self._mailbox.clear())
+
+    def _on_image(self, msg):
+        """Subscription callback: keep only the newest frame."""
+        if self._mailbox.put('image', msg):
+            self.stats.count('dropped')
+
+    def _infer(self, items) -> List[_Job]:
+        jobs = []
+        for _, msg in items:
+            started = time.perf_counter()
+            try:
+                frame = compressed_to_rgb(msg) if isinstance(msg, CompressedImage) \
+                    else image_to_rgb(msg)
+            except BadImageError as error:
+                self.stats.bad(error.category)
+                self.get_logger().warning(f'bad frame skipped ({error.category}): {error}',
+                                          throttle_duration_sec=5.0)
+                continue
+            convert_ms = (time.perf_counter() - started) * 1e3
+            try:
+                jobs.append(_Job(msg, frame, self.detector.detect(frame), convert_ms))
+            except RuntimeError as error:
+                self.stats.count('failed')
+                self.get_logger().error(f'inference failed, frame skipped: {error}',
+                                        throttle_duration_sec=5.0)
+        return jobs
+
+    def _publish(self, job: _Job):
+        started = time.perf_counter()
+        header = job.msg.header
+        self._pubs['detections'].publish(to_detection2d_array(job.detections, header))
+        if self._pubs['image'].get_subscription_count() > 0:
+            annotated = draw_detections(job.frame, job.detections)
+            self._pubs['image'].publish(fill_image(Image(), annotated, 'bgr8', header))
+        timings = dict(job.detections.timings_ms, convert=job.convert_ms,
+                       publish=(time.perf_counter() - started) * 1e3)
+        self.stats.served(timings, stamp_latency_ms(self.get_clock(), header.stamp))
+
+    def _discard(self, job: _Job):
+        self.stats.count('dropped')
+
+    def _publish_diagnostics(self):
+        warnings, errors = [], []
+        if self.startup_error:
+            errors.append(self.startup_error)
+        info = {}
+        if self.detector is not None:
+            backend = self.detector.backend.info()
+            info = {'backend': backend.backend, 'model': backend.model, 'device': backend.device,
+                    'classes': str(len(self.detector.class_names))}
+        if self._camera is not None:
+            info['input_topic'] = self._camera.topic
+            for reason in (self._camera.qos_problem,
+                           self._camera.silence_reason(self.config['input_timeout'])):
+                if reason:
+                    warnings.append(reason)
+        status = to_status(f'{self.get_name()}: detection', self.get_fully_qualified_name(),
+                           self.stats, info, warnings, errors)
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self._diagnostics.publish(msg)
+
+
+def main(args=None) -> int:
+    with ros_context(args):
+        node = DetectorNode()
+        if node.startup_error is not None:
+            node.get_logger().fatal(f'refusing to start: {node.startup_error}')
+            node.destroy_node()
+            return 1
+        spin([node])
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

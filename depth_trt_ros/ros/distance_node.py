@@ -1,0 +1,215 @@
+"""
+distance_node: detections + depth of the same frame in, distances out.
+
+Subscribes ``detections`` (vision_msgs/Detection2DArray), ``depth`` and
+``depth/camera_info`` (as the depth node publishes them); publishes
+``detections_3d`` (vision_msgs/Detection3DArray, one per detection message,
+empty when it is empty) and ``detections_3d/markers`` (text labels for RViz).
+Unknown coordinates are NaN: x and y without camera_info, all three where
+the box has no valid depth or no depth frame matched.
+"""
+import math
+import time
+from typing import List, Optional
+
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from sensor_msgs.msg import CameraInfo, Image
+from vision_msgs.msg import Detection2DArray, Detection3DArray
+from visualization_msgs.msg import MarkerArray
+
+from depth_trt_ros.inference.distance import back_project_point, box_extent, robust_depth
+from depth_trt_ros.inference.geometry import Intrinsics
+from depth_trt_ros.ros.camera_input import CameraInput
+from depth_trt_ros.ros.conversions import BadImageError, image_to_depth
+from depth_trt_ros.ros.detection_msgs import corner_box, distance_markers, to_detection3d
+from depth_trt_ros.ros.detection_params import declare_specs, DISTANCE_SPECS, read_specs
+from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms, to_status
+from depth_trt_ros.ros.pointcloud import intrinsics_for
+from depth_trt_ros.ros.qos import stream_qos
+from depth_trt_ros.ros.runtime import ros_context, spin
+from depth_trt_ros.ros.stamp_sync import StampPairer, stamp_ns
+
+STAGES = ('distance', 'publish')
+NAN = float('nan')
+_OK = TransitionCallbackReturn.SUCCESS
+_FAIL = TransitionCallbackReturn.FAILURE
+
+
+class DistanceNode(LifecycleNode):
+    """Locates every detected object with the depth image of its frame."""
+
+    def __init__(self, node_name: str = 'distance_node', **kwargs):
+        super().__init__(node_name, **kwargs)
+        declare_specs(self, DISTANCE_SPECS)
+        self.stats = NodeStats(STAGES)
+        self.depth_stats = NodeStats(())
+        self.config = None
+        self.startup_error = None
+        self._inputs = []
+        self._info_sub = None
+        self._camera_info: Optional[CameraInfo] = None
+        self._pairer = None
+        self._pubs = {}
+        self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
+        if self.get_parameter('autostart').value:
+            self.trigger_configure()
+            if self.startup_error is None:
+                self.trigger_activate()
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        try:
+            self.config = read_specs(self, DISTANCE_SPECS)
+        except ValueError as error:
+            self.startup_error = str(error)
+            self.get_logger().error(f'cannot configure: {error}')
+            return _FAIL
+        self.startup_error = None
+        qos = stream_qos(self.config['output_qos'], 5)
+        self._pubs = {
+            'detections': self.create_lifecycle_publisher(Detection3DArray, 'detections_3d', qos),
+            'markers': self.create_lifecycle_publisher(MarkerArray, 'detections_3d/markers', qos)}
+        return _OK
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        config = self.config
+        self._pairer = StampPairer(int(config['sync_slop'] * 1e9), config['sync_queue'],
+                                   self._locate, self._unmatched)
+        self._inputs = [
+            CameraInput(self, Detection2DArray, 'detections',
+                        lambda msg: self._pairer.add_primary(stamp_ns(msg.header.stamp), msg),
+                        self.stats, config['qos'], config['qos_depth']),
+            CameraInput(self, Image, 'depth',
+                        lambda msg: self._pairer.add_secondary(stamp_ns(msg.header.stamp), msg),
+                        self.depth_stats, config['qos'], config['qos_depth'])]
+        for subscription in self._inputs:
+            subscription.start()
+        self._info_sub = self.create_subscription(
+            CameraInfo, 'depth/camera_info', self._on_camera_info, stream_qos('best_effort', 5))
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        self._stop_input()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        for publisher in self._pubs.values():
+            self.destroy_publisher(publisher)
+        self._pubs.clear()
+        return _OK
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        self._stop_input()
+        return _OK
+
+    def _stop_input(self):
+        for subscription in self._inputs:
+            subscription.stop()
+        self._inputs = []
+        if self._info_sub is not None:
+            self.destroy_subscription(self._info_sub)
+            self._info_sub = None
+
+    def _on_camera_info(self, msg: CameraInfo):
+        self._camera_info = msg
+
+    # data path ---------------------------------------------------------------
+    def _locate(self, detections: Detection2DArray, depth_msg: Image):
+        started = time.perf_counter()
+        try:
+            depth = image_to_depth(depth_msg)
+        except BadImageError as error:
+            self.stats.bad(error.category)
+            self.get_logger().warning(f'bad depth frame ({error.category}), distances '
+                                      f'unknown: {error}', throttle_duration_sec=5.0)
+            depth = None
+        intrinsics = self._intrinsics(depth.shape) if depth is not None else None
+        distances = [None if depth is None else
+                     robust_depth(depth, corner_box(detection), self.config['central_fraction'],
+                                  self.config['min_valid_fraction'])
+                     for detection in detections.detections]
+        self._publish(detections, distances, intrinsics, started)
+
+    def _unmatched(self, detections: Detection2DArray):
+        self.stats.count('unmatched')
+        self.get_logger().warning('no depth frame within sync_slop of the detections at '
+                                  f'{stamp_ns(detections.header.stamp)} ns: distances unknown',
+                                  throttle_duration_sec=5.0)
+        self._publish(detections, [None] * len(detections.detections), None,
+                      time.perf_counter())
+
+    def _intrinsics(self, shape) -> Optional[Intrinsics]:
+        info = self._camera_info
+        if info is None or self.config['depth_type'] != 'metric':
+            return None
+        try:
+            return intrinsics_for(info, width=shape[1], height=shape[0])
+        except ValueError as error:
+            self.get_logger().warning(f'{error}: x and y unknown', throttle_duration_sec=5.0)
+            return None
+
+    def _publish(self, detections: Detection2DArray, distances: List[Optional[float]],
+                 intrinsics: Optional[Intrinsics], started: float):
+        located = Detection3DArray(header=detections.header)
+        labelled = []
+        for detection, distance in zip(detections.detections, distances):
+            position, size = self._place(corner_box(detection), distance, intrinsics)
+            located.detections.append(to_detection3d(detection, detections.header, position,
+                                                     size))
+            # RViz rejects a marker at a non-finite position.
+            labelled.append(distance if all(map(math.isfinite, position)) else None)
+        publish_start = time.perf_counter()
+        self._pubs['detections'].publish(located)
+        unit = 'm' if self.config['depth_type'] == 'metric' else 'rel'
+        self._pubs['markers'].publish(distance_markers(located, labelled, unit,
+                                                       self.config['marker_lifetime']))
+        self.stats.served({'distance': (publish_start - started) * 1e3,
+                           'publish': (time.perf_counter() - publish_start) * 1e3},
+                          stamp_latency_ms(self.get_clock(), located.header.stamp))
+
+    @staticmethod
+    def _place(box, distance: Optional[float], intrinsics: Optional[Intrinsics]):
+        """Position and size of the object; NaN for what cannot be known."""
+        if distance is None:
+            return (NAN, NAN, NAN), (NAN, NAN, 0.0)
+        if intrinsics is None:
+            return (NAN, NAN, distance), (NAN, NAN, 0.0)
+        centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        return (back_project_point(*centre, distance, intrinsics),
+                (*box_extent(box, distance, intrinsics), 0.0))
+
+    def _publish_diagnostics(self):
+        warnings, errors = [], []
+        if self.startup_error:
+            errors.append(self.startup_error)
+        if self.config is not None and self.config['depth_type'] == 'metric' \
+                and self._camera_info is None and self._inputs:
+            warnings.append('no depth/camera_info yet: x and y of objects unknown')
+        info = {'depth_frames_received': str(self.depth_stats.counts['received']),
+                'unmatched': str(self.stats.counts['unmatched'])}
+        for subscription in self._inputs:
+            for reason in (subscription.qos_problem,
+                           subscription.silence_reason(self.config['input_timeout'])):
+                if reason:
+                    warnings.append(reason)
+        status = to_status(f'{self.get_name()}: distance', self.get_fully_qualified_name(),
+                           self.stats, info, warnings, errors)
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self._diagnostics.publish(msg)
+
+
+def main(args=None) -> int:
+    with ros_context(args):
+        node = DistanceNode()
+        if node.startup_error is not None:
+            node.get_logger().fatal(f'refusing to start: {node.startup_error}')
+            node.destroy_node()
+            return 1
+        spin([node])
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

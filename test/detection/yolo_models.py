@@ -1,0 +1,98 @@
+"""
+Small YOLO-shaped ONNX models for tests, built here (no ultralytics).
+
+``constant_boxes_model`` outputs fixed, known predictions whatever the image,
+so decoding and NMS can be checked against hand-computed boxes;
+``tiny_yolo_model`` is a real strided conv net with the YOLOv8 head layout.
+"""
+from pathlib import Path
+from typing import Dict, Sequence, Tuple
+import warnings
+
+import onnx
+import torch
+
+STRIDES = (8, 16, 32)
+
+
+def head_output(boxes: Sequence[Tuple[float, float, float, float]],
+                scores: Sequence[Sequence[float]], anchors: int) -> torch.Tensor:
+    """``[1, 4 + C, anchors]``: the given cx,cy,w,h boxes and class scores, zeros after."""
+    classes = len(scores[0])
+    output = torch.zeros(1, 4 + classes, anchors)
+    for index, (box, box_scores) in enumerate(zip(boxes, scores)):
+        output[0, :4, index] = torch.tensor(box)
+        output[0, 4:, index] = torch.tensor(box_scores)
+    return output
+
+
+class ConstantHead(torch.nn.Module):
+    """
+    Returns a fixed head output, whatever the image.
+
+    ``gated``: the class scores drop to zero for dark images (mean below 0.5),
+    so a black frame has no detections and a white one has them all.
+    """
+
+    def __init__(self, output: torch.Tensor, gated: bool = False):
+        super().__init__()
+        self.register_buffer('output', output)
+        self.gated = gated
+
+    def forward(self, images):
+        if not self.gated:
+            return self.output + 0.0 * images.mean()
+        gate = (images.mean() > 0.5).to(images.dtype)
+        return torch.cat((self.output[:, :4], self.output[:, 4:] * gate), dim=1)
+
+
+class TinyYolo(torch.nn.Module):
+    """Three strided feature maps -> ``[B, 4 + C, sum(HW / stride^2)]``, as YOLOv8's head."""
+
+    def __init__(self, classes: int):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 8, 3, stride=8, padding=1)
+        self.down = torch.nn.ModuleList(torch.nn.Conv2d(8, 8, 3, stride=2, padding=1)
+                                        for _ in STRIDES[1:])
+        self.head = torch.nn.Conv2d(8, 4 + classes, 1)
+
+    def forward(self, images):
+        feature = torch.relu(self.stem(images))
+        levels = [feature]
+        for layer in self.down:
+            feature = torch.relu(layer(feature))
+            levels.append(feature)
+        flat = [self.head(level).flatten(2) for level in levels]
+        output = torch.cat(flat, dim=2)
+        size = torch.sigmoid(output[:, :4]) * images.shape[-1]
+        return torch.cat((size, torch.sigmoid(output[:, 4:])), dim=1)
+
+
+def export_yolo(model: torch.nn.Module, path: Path, network: Tuple[int, int],
+                metadata: Dict[str, str]) -> Path:
+    """Export like ultralytics: input ``images``, output ``output0``, metadata_props."""
+    sample = torch.zeros(1, 3, *network)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(model.eval(), (sample,), str(path), input_names=['images'],
+                          output_names=['output0'], opset_version=17, dynamo=False)
+    proto = onnx.load(str(path))
+    for key, value in metadata.items():
+        proto.metadata_props.add(key=key, value=value)
+    onnx.save(proto, str(path))
+    return path
+
+
+def constant_boxes_model(path: Path, boxes, scores, names: Sequence[str],
+                         network: Tuple[int, int] = (640, 640), anchors: int = 16,
+                         gated: bool = False) -> Path:
+    metadata = {'names': str(dict(enumerate(names))), 'imgsz': str(list(network)),
+                'task': 'detect'}
+    return export_yolo(ConstantHead(head_output(boxes, scores, anchors), gated), path, network,
+                       metadata)
+
+
+def tiny_yolo_model(path: Path, names: Sequence[str], network=(320, 320)) -> Path:
+    torch.manual_seed(0)
+    metadata = {'names': str(dict(enumerate(names))), 'imgsz': str(list(network))}
+    return export_yolo(TinyYolo(len(names)), path, network, metadata)
