@@ -1,8 +1,9 @@
 """
-depth_node in a child process, as a graph would run it (tests, soak, bench).
+depth_node in a child process, as a graph would run it (soak, bench).
 
 A separate process keeps the node's threads, GIL and memory apart from the
-publisher and subscriber that measure it.
+publisher and subscriber that measure it. The tests' NodeProcess builds its
+command line here too.
 """
 from contextlib import contextmanager
 import os
