@@ -182,3 +182,5 @@ def test_several_cameras_are_served_and_batched(ros, start_node):
     assert values, diagnostic_values(diagnostics.messages, namespace)
     assert values['input_topic[left]'] == f'{namespace}/left/image'
     assert int(values['inference_calls']) < int(values['frames_published'])
+    for side in depths:
+        assert int(values[f'frames_published[{side}]']) == len(depths[side].messages)

@@ -24,6 +24,8 @@ class CameraChannel:
     def __init__(self, node, image_topic: str, config, stats, on_message):
         self.image_topic = image_topic
         self.prefix = channel_prefix(image_topic)
+        # How diagnostics name this camera when the node serves several.
+        self.label = self.prefix.strip('/') or 'image'
         self.outputs = DepthOutputs(node, config, self.prefix)
         self.frame_counter = 0
         self._node = node
@@ -37,7 +39,7 @@ class CameraChannel:
         topic = f'{self.image_topic}/compressed' if compressed else self.image_topic
         self.input = CameraInput(self._node, CompressedImage if compressed else Image, topic,
                                  lambda msg: self._on_message(self, msg), self._stats,
-                                 config.qos, config.qos_depth)
+                                 config.qos, config.qos_depth, channel=self.label)
         self.input.start()
         # Best effort matches camera_info publishers of either reliability.
         self._info_subscription = self._node.create_subscription(

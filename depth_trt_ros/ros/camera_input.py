@@ -30,7 +30,8 @@ class CameraInput:
     """Subscribe ``topic`` and hand every message to ``on_message``."""
 
     def __init__(self, node, msg_type, topic: str, on_message: Callable, stats: NodeStats,
-                 reliability: str, depth: int, recheck_s: float = 1.0):
+                 reliability: str, depth: int, recheck_s: float = 1.0,
+                 channel: Optional[str] = None):
         self._node = node
         self._msg_type = msg_type
         self._topic = topic
@@ -39,6 +40,7 @@ class CameraInput:
         self._setting = reliability
         self._depth = depth
         self._recheck_s = recheck_s
+        self._channel = channel
         self._subscription = None
         self._timer = None
         self.first_sequence: Optional[int] = None
@@ -99,13 +101,14 @@ class CameraInput:
             if self.last_sequence is None:
                 self.first_sequence = sequence
             elif sequence > self.last_sequence + 1:
-                self._stats.count('lost_in_transport', sequence - self.last_sequence - 1)
+                self._stats.count('lost_in_transport', sequence - self.last_sequence - 1,
+                                  self._channel)
             self.last_sequence = sequence
         self._without_info(msg)
 
     def _without_info(self, msg):
         self.last_received = time.monotonic()
-        self._stats.received()
+        self._stats.received(self._channel)
         self._on_message(msg)
 
     def _on_incompatible_qos(self, event):

@@ -125,7 +125,8 @@ class DepthNode(LifecycleNode):
         if self._pipeline is not None:
             self._pipeline.stop()
             self._pipeline = None
-        self.stats.count('dropped', self._mailbox.clear())
+        for channel, _ in self._mailbox.clear():
+            self.stats.count('dropped', channel=channel.label)
 
     # parameters ------------------------------------------------------------
     def _on_set_parameters(self, changes) -> SetParametersResult:
@@ -164,9 +165,9 @@ class DepthNode(LifecycleNode):
         channel.frame_counter += 1
         skip = self.config.frame_skip
         if skip and (channel.frame_counter - 1) % (skip + 1):
-            self.stats.count('skipped')
+            self.stats.count('skipped', channel=channel.label)
         elif self._mailbox.put(id(channel), (channel, msg)):
-            self.stats.count('dropped')
+            self.stats.count('dropped', channel=channel.label)
 
     def _infer(self, items) -> List[_Job]:
         """Convert every waiting frame, then run same-sized frames as one batch."""
@@ -185,7 +186,8 @@ class DepthNode(LifecycleNode):
                     self.stats.count('inference_calls')
                     results = self.service.estimate_batch([f.rgb for f in batch], outputs)
                 except (RuntimeError, ValueError) as error:
-                    self.stats.count('failed', len(batch))
+                    for frame in batch:
+                        self.stats.count('failed', channel=frame.channel.label)
                     self.get_logger().error(f'inference failed, frame(s) skipped: {error}',
                                             throttle_duration_sec=5.0)
                     continue
@@ -198,7 +200,7 @@ class DepthNode(LifecycleNode):
             rgb = compressed_to_rgb(msg) if isinstance(msg, CompressedImage) \
                 else image_to_rgb(msg)
         except BadImageError as error:
-            self.stats.bad(error.category)
+            self.stats.bad(error.category, channel.label)
             self.get_logger().warning(f'bad frame skipped ({error.category}): {error}',
                                       throttle_duration_sec=5.0)
             return None
@@ -207,13 +209,15 @@ class DepthNode(LifecycleNode):
     def _publish(self, job: _Job):
         started = time.perf_counter()
         header = job.frame.msg.header
-        self.stats.count('colorized', job.frame.channel.outputs.publish(header, job.result))
+        channel = job.frame.channel
+        self.stats.count('colorized', channel.outputs.publish(header, job.result), channel.label)
         timings = dict(job.result.timings_ms, convert=job.frame.convert_ms,
                        publish=(time.perf_counter() - started) * 1e3)
-        self.stats.served(timings, stamp_latency_ms(self.get_clock(), header.stamp))
+        self.stats.served(timings, stamp_latency_ms(self.get_clock(), header.stamp),
+                          channel.label)
 
     def _discard(self, job: _Job):
-        self.stats.count('dropped')
+        self.stats.count('dropped', channel=job.frame.channel.label)
 
     # diagnostics -------------------------------------------------------------
     def _publish_diagnostics(self):
@@ -224,7 +228,7 @@ class DepthNode(LifecycleNode):
             info.update(self.service.describe())
             info['device_memory_mb'] = f'{self.service.device_memory_bytes() / 2**20:.1f}'
         for channel in self._channels:
-            suffix = f'[{channel.prefix}]' if len(self._channels) > 1 else ''
+            suffix = f'[{channel.label}]' if len(self._channels) > 1 else ''
             warnings += self._channel_status(channel, suffix, info)
         if self.stats.counts['lost_in_transport']:
             warnings.append(f"{self.stats.counts['lost_in_transport']} frame(s) lost in "

@@ -151,7 +151,7 @@ class DetectorNode(LifecycleNode):
         if self._pipeline is not None:
             self._pipeline.stop()
             self._pipeline = None
-        self.stats.count('dropped', self._mailbox.clear())
+        self.stats.count('dropped', len(self._mailbox.clear()))
 
     def _on_image(self, msg):
         """Subscription callback: keep only the newest frame."""

@@ -14,6 +14,8 @@ from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 import numpy as np
 
 WINDOW = 300
+FRAME_COUNTERS = ('received', 'published', 'colorized', 'skipped', 'dropped', 'bad', 'failed',
+                  'lost_in_transport')
 
 
 def process_rss_bytes() -> int:
@@ -53,28 +55,36 @@ class NodeStats:
         self._timings: Dict[str, Deque[float]] = {s: deque(maxlen=WINDOW) for s in self.stages}
         self._latency: Deque[float] = deque(maxlen=WINDOW)
         self.counts: Counter = Counter()
+        # The same frame counters per camera, for nodes that serve several.
+        self.by_channel: Dict[str, Counter] = {}
         self.bad_by_reason: Counter = Counter()
         self.input_rate = RateMeter()
         self.output_rate = RateMeter()
         self._last_timings: Dict[str, float] = {}
 
-    def received(self):
+    def _add(self, key: str, amount: int, channel: Optional[str]):
+        self.counts[key] += amount
+        if channel is not None:
+            self.by_channel.setdefault(channel, Counter())[key] += amount
+
+    def received(self, channel: Optional[str] = None):
         with self._lock:
-            self.counts['received'] += 1
+            self._add('received', 1, channel)
             self.input_rate.tick()
 
-    def count(self, key: str, amount: int = 1):
+    def count(self, key: str, amount: int = 1, channel: Optional[str] = None):
         with self._lock:
-            self.counts[key] += amount
+            self._add(key, amount, channel)
 
-    def bad(self, reason: str):
+    def bad(self, reason: str, channel: Optional[str] = None):
         with self._lock:
-            self.counts['bad'] += 1
+            self._add('bad', 1, channel)
             self.bad_by_reason[reason] += 1
 
-    def served(self, timings_ms: Dict[str, float], latency_ms: float):
+    def served(self, timings_ms: Dict[str, float], latency_ms: float,
+               channel: Optional[str] = None):
         with self._lock:
-            self.counts['published'] += 1
+            self._add('published', 1, channel)
             self.output_rate.tick()
             self._last_timings = dict(timings_ms)
             for stage, value in timings_ms.items():
@@ -124,9 +134,11 @@ def to_status(name: str, hardware_id: str, stats: NodeStats, info: Dict[str, str
         values[f'{stage}_ms_p95'] = f'{p95:.3f}'
     values['input_hz'] = f'{stats.input_rate.rate():.2f}'
     values['output_hz'] = f'{stats.output_rate.rate():.2f}'
-    for key in ('received', 'published', 'colorized', 'skipped', 'dropped', 'bad', 'failed',
-                'lost_in_transport'):
+    for key in FRAME_COUNTERS:
         values[f'frames_{key}'] = str(stats.counts[key])
+        if len(stats.by_channel) > 1:
+            for channel, counts in sorted(stats.by_channel.items()):
+                values[f'frames_{key}[{channel}]'] = str(counts[key])
     values['incompatible_qos_events'] = str(stats.counts['incompatible_qos'])
     values['inference_calls'] = str(stats.counts['inference_calls'])
     for reason, amount in sorted(stats.bad_by_reason.items()):

@@ -35,11 +35,11 @@ class Mailbox:
             items, self._items = list(self._items.items()), {}
             return items
 
-    def clear(self) -> int:
-        """Forget waiting items; returns how many there were."""
+    def clear(self) -> List:
+        """Forget the waiting items and return them."""
         with self._cond:
-            count, self._items = len(self._items), {}
-            return count
+            items, self._items = list(self._items.values()), {}
+            return items
 
 
 class Pipeline:

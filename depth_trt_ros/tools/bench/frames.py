@@ -1,0 +1,62 @@
+"""Benchmark input: synthetic camera frames, or the images of a rosbag."""
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from depth_trt_ros.ros.conversions import image_to_rgb
+
+
+def parse_size(text: str) -> Tuple[int, int]:
+    """``640x480`` -> (width, height)."""
+    try:
+        width, height = (int(part) for part in text.lower().split('x'))
+    except ValueError as error:
+        raise ValueError(f"size '{text}' is not WIDTHxHEIGHT, e.g. 640x480") from error
+    if width <= 0 or height <= 0:
+        raise ValueError(f"size '{text}' must be positive")
+    return width, height
+
+
+def synthetic_frames(width: int, height: int, count: int = 4) -> List[np.ndarray]:
+    """Distinct uint8 RGB frames with gradients and texture, like a scene, not flat noise."""
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
+    generator = np.random.default_rng(0)
+    frames = []
+    for index in range(count):
+        phase = index * 0.7
+        base = np.stack([127 + 120 * np.sin(cols / 37.0 + phase),
+                         127 + 120 * np.cos(rows / 23.0 - phase),
+                         255 * (rows + cols) / (height + width)], axis=-1)
+        noise = generator.normal(0, 12, size=(height, width, 3))
+        frames.append(np.clip(base + noise, 0, 255).astype(np.uint8))
+    return frames
+
+
+def bag_frames(path: str, topic: Optional[str], limit: int) -> List[np.ndarray]:
+    """Up to ``limit`` RGB frames of the first (or the named) sensor_msgs/Image topic."""
+    from rosbags.highlevel import AnyReader
+
+    frames = []
+    with AnyReader([Path(path)]) as reader:
+        images = [c for c in reader.connections if c.msgtype == 'sensor_msgs/msg/Image'
+                  and (topic is None or c.topic == topic)]
+        if not images:
+            raise ValueError(f"bag '{path}' has no sensor_msgs/Image topic"
+                             + (f" named '{topic}'" if topic else ''))
+        wanted = [c for c in images if c.topic == images[0].topic]
+        for connection, _, raw in reader.messages(connections=wanted):
+            frames.append(np.ascontiguousarray(
+                image_to_rgb(reader.deserialize(raw, connection.msgtype))))
+            if len(frames) >= limit:
+                break
+    if not frames:
+        raise ValueError(f"bag '{path}' topic '{wanted[0].topic}' has no messages")
+    return frames
+
+
+def load_frames(args, count: int = 4) -> List[np.ndarray]:
+    """Return the frames a run feeds: from ``--bag`` if given, else synthetic ones."""
+    if args.bag:
+        return bag_frames(args.bag, args.bag_topic, count)
+    return synthetic_frames(*parse_size(args.size), count)

@@ -1,0 +1,198 @@
+"""
+``bench ros``: camera publishers -> one depth_node (batching them) -> this process, over DDS.
+
+Timeline: the nodes start and reach ``active``; the publishers start and say
+``ready`` once matched; they get a common start time, warm the graph up, fall
+silent for ``PAUSE_S`` while the bench reads the nodes' counters, and send the
+measured frames for ``--duration`` seconds; the bench waits for the last depth
+and reads the counters again. Counters are the differences.
+"""
+from contextlib import contextmanager, ExitStack
+import os
+from pathlib import Path
+import sys
+import tempfile
+import threading
+import time
+from typing import Dict, List
+
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+import torch
+
+from depth_trt_ros.inference.backends.base import resolve_device
+from depth_trt_ros.tools.bench.children import expect_ready, log_tail, Processes, \
+    publisher_report
+from depth_trt_ros.tools.bench.monitor import Monitor
+from depth_trt_ros.tools.bench.results import compile_results
+
+NAMESPACE = '/depth_bench'
+PAUSE_S = 2.0
+# Seconds a publisher waits to match its node; discovery that takes longer is broken
+# (seen with LARGE_DATA), and the run then reports what arrives anyway.
+PUBLISHER_MATCH_S = 20.0
+PUBLISHER_START_S = 60.0
+DRAIN_QUIET_S = 1.0
+
+
+def set_transport(large_data: bool):
+    """Set or unset LARGE_DATA here, before any participant exists; children inherit it."""
+    if large_data:
+        os.environ['FASTDDS_BUILTIN_TRANSPORTS'] = 'LARGE_DATA'
+    else:
+        os.environ.pop('FASTDDS_BUILTIN_TRANSPORTS', None)
+
+
+def child_environment() -> Dict[str, str]:
+    """Return this environment, with this copy of the package importable."""
+    package_root = str(Path(__file__).resolve().parents[3])
+    path = os.pathsep.join(filter(None, [package_root, os.environ.get('PYTHONPATH')]))
+    return dict(os.environ, PYTHONPATH=path)
+
+
+def node_command(args, namespace: str, cameras: List[str]) -> List[str]:
+    """One depth_node serving every camera (``cam0/image``, ...), batching them."""
+    topics = ', '.join(f"'{camera}/image'" for camera in cameras)
+    parameters = {'model_path': args.model, 'backend': args.backend, 'device': args.device,
+                  'precision': args.precision, 'cuda_graph': str(args.cuda_graph).lower(),
+                  'input_size': args.input_size, 'qos': args.qos, 'qos_depth': args.qos_depth,
+                  'publish_colorized': 'false', 'image_topics': f'[{topics}]'}
+    command = [sys.executable, '-m', 'depth_trt_ros.ros.depth_node', '--ros-args',
+               '-r', f'__ns:={namespace}']
+    for name, value in parameters.items():
+        command += ['-p', f'{name}:={value}']
+    return command
+
+
+def publisher_command(args, namespace: str) -> List[str]:
+    command = [sys.executable, '-m', 'depth_trt_ros.tools.bench.publisher',
+               '--namespace', namespace, '--rate', str(args.rate), '--size', args.size,
+               '--qos', args.qos, '--qos-depth', str(args.qos_depth), '--pause', str(PAUSE_S),
+               '--duration', str(args.duration), '--match-timeout', str(PUBLISHER_MATCH_S)]
+    if args.bag:
+        command += ['--bag', args.bag] + (['--bag-topic', args.bag_topic]
+                                          if args.bag_topic else [])
+    return command
+
+
+class GpuMemory:
+    """Peak device-wide memory in use, sampled in the background, minus its start value."""
+
+    def __init__(self, device: torch.device, interval_s: float = 0.2):
+        self._device = device
+        self._interval_s = interval_s
+        self._start = self._used()
+        self.peak = self._start
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _used(self) -> int:
+        free, total = torch.cuda.mem_get_info(self._device)
+        return total - free
+
+    def _sample(self):
+        while not self._stop.wait(self._interval_s):
+            self.peak = max(self.peak, self._used())
+
+    def stop_mib(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return (self.peak - self._start) / 2**20
+
+
+def wait_until(predicate, timeout: float, check=lambda: None, interval: float = 0.1):
+    """Poll ``predicate`` until truthy (returned) or raise TimeoutError; ``check`` may raise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        check()
+        time.sleep(interval)
+    raise TimeoutError
+
+
+def run_ros(args) -> Dict[str, object]:
+    set_transport(args.large_data)
+    log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix='depth-bench-'))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    cameras = [f'cam{i}' for i in range(args.cameras)]
+    namespaces = [f'{NAMESPACE}/{camera}' for camera in cameras]
+    device = torch.device(resolve_device(args.device))
+    with ExitStack() as stack:
+        memory = GpuMemory(device) if device.type == 'cuda' else None
+        children = Processes(log_dir, child_environment())
+        stack.callback(children.stop_all)
+        nodes = [children.start('node', node_command(args, NAMESPACE, cameras))]
+        monitor = stack.enter_context(monitoring(namespaces))
+        wait_active(monitor, nodes, args.node_timeout)
+        sent, before = send_frames(args, children, namespaces, monitor)
+        _wait_drained(monitor)
+        drained = time.monotonic()
+        after = wait_until(lambda: monitor.diagnostics(since=drained), 5.0)
+        gpu_mib = memory.stop_mib() if memory else None
+    results = compile_results(namespaces, sent, monitor.arrivals, before, after)
+    results.update(gpu_memory_peak_mib=gpu_mib, logs=str(log_dir),
+                   transport='LARGE_DATA' if args.large_data else 'default (SHM+UDP)')
+    return results
+
+
+@contextmanager
+def monitoring(namespaces: List[str]):
+    """Yield a Monitor spun on its own context and thread, shut down on exit."""
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    executor = SingleThreadedExecutor(context=context)
+    try:
+        node = rclpy.create_node('bench_monitor', namespace=NAMESPACE, context=context)
+        monitor = Monitor(node, namespaces, f'{NAMESPACE}/depth_node')
+        executor.add_node(node)
+        threading.Thread(target=executor.spin, daemon=True).start()
+        yield monitor
+    finally:
+        executor.shutdown()
+        rclpy.try_shutdown(context=context)
+
+
+def wait_active(monitor: Monitor, nodes: List, timeout: float):
+    """Wait until every node says ``active`` and publishes depth to the monitor."""
+    def alive():
+        for process in nodes:
+            if process.poll() is not None:
+                raise RuntimeError(f'depth_node exited with {process.returncode}; its log '
+                                   f'({process.log_path}) ends:\n{log_tail(process)}')
+
+    def active():
+        latest = monitor.diagnostics()
+        return latest and all(v.get('state') == 'active' for v in latest.values())
+
+    try:
+        wait_until(lambda: active() and monitor.matched(), timeout, alive)
+    except TimeoutError:
+        raise RuntimeError(f'depth_node not active after {timeout} s; logs: '
+                           f'{", ".join(p.log_path for p in nodes)}') from None
+
+
+def send_frames(args, children: Processes, namespaces: List[str], monitor: Monitor):
+    """Run the publishers to the end; return their reports and the counters before."""
+    publishers = [children.start(f'publisher{i}', publisher_command(args, ns), talk=True)
+                  for i, ns in enumerate(namespaces)]
+    for process in publishers:
+        expect_ready(process, PUBLISHER_START_S + PUBLISHER_MATCH_S)
+    start_at = time.time() + args.warmup_s + PAUSE_S
+    for process in publishers:
+        process.stdin.write(f'{start_at!r}\n')
+        process.stdin.flush()
+    time.sleep(max(0.0, start_at - time.time() - 0.1))
+    before = monitor.diagnostics()
+    return [publisher_report(process, args.duration + 60) for process in publishers], before
+
+
+def _wait_drained(monitor: Monitor, limit_s: float = 15.0):
+    """Return once no depth has arrived for DRAIN_QUIET_S (or after ``limit_s``)."""
+    deadline = time.monotonic() + limit_s
+    count = -1
+    while time.monotonic() < deadline and count != monitor.arrival_count():
+        count = monitor.arrival_count()
+        time.sleep(DRAIN_QUIET_S)
