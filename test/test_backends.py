@@ -90,3 +90,11 @@ def test_cuda_graph_replays_the_function():
     for _ in range(3):
         x = torch.randn(4, device='cuda')
         torch.testing.assert_close(runner(x), x * 2 + 1)
+
+
+def test_bgr_frames_are_swapped_on_the_device():
+    estimator = DepthEstimator(create_backend('torch', 'random:tiny'))
+    frame = data.coffee()
+    as_rgb = estimator.estimate(frame).depth
+    as_bgr = estimator.estimate(np.ascontiguousarray(frame[..., ::-1]), bgr=True).depth
+    np.testing.assert_array_equal(as_rgb, as_bgr)

@@ -5,7 +5,7 @@ import pytest
 from sensor_msgs.msg import CompressedImage, Image
 
 from depth_trt_ros.ros.conversions import (array_to_fields, BadImageError, compressed_to_rgb,
-                                           fill_image, image_to_rgb)
+                                           fill_image, image_to_rgb, message_to_pixels)
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (6, 8, 3), dtype=np.uint8)
@@ -114,3 +114,21 @@ def test_depth_round_trip_through_a_message():
 def test_array_to_fields_refuses_wrong_dtype():
     with pytest.raises(ValueError, match='32FC1'):
         array_to_fields(np.zeros((2, 2), np.float64), '32FC1')
+
+
+@pytest.mark.parametrize('encoding,bgr', [('rgb8', False), ('bgr8', True), ('bgra8', True),
+                                          ('rgba8', False), ('mono8', False)])
+def test_pixels_keep_the_channel_order_for_the_gpu(encoding, bgr):
+    channels = {'mono8': 1, 'rgba8': 4, 'bgra8': 4}.get(encoding, 3)
+    payload = RNG.integers(0, 256, (6, 8, channels), dtype=np.uint8)
+    pixels = message_to_pixels(message(payload[..., 0] if channels == 1 else payload, encoding))
+    assert pixels.bgr == bgr
+    np.testing.assert_array_equal(pixels.rgb(), image_to_rgb(message(
+        payload[..., 0] if channels == 1 else payload, encoding)))
+
+
+def test_compressed_pixels_are_bgr_as_decoded():
+    ok, png = cv2.imencode('.png', RGB[..., ::-1])
+    pixels = message_to_pixels(CompressedImage(format='png', data=png.tobytes()))
+    assert pixels.bgr
+    np.testing.assert_array_equal(pixels.rgb(), RGB)

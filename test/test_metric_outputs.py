@@ -98,16 +98,25 @@ def test_metric_topics_over_dds(ros, start_node):
                     info_pub.get_subscription_count(), 60)
     info = CameraInfo(width=64, height=48)
     info.k = [50.0, 0.0, 31.5, 0.0, 60.0, 23.5, 0.0, 0.0, 1.0]
-    info_pub.publish(info)
-    wait_for(lambda: False, 0.5)
     frame = fill_image(Image(), np.random.default_rng(1).integers(0, 255, (48, 64, 3),
                                                                   np.uint8), 'rgb8')
-    frame.header.frame_id, frame.header.stamp.sec = 'cam_optical', 42
-    image_pub.publish(frame)
+    frame.header.frame_id = 'cam_optical'
+
+    def cloud_arrived():
+        # Points need camera_info first; under load it may trail the first frames.
+        info_pub.publish(info)
+        frame.header.stamp.sec += 1
+        image_pub.publish(frame)
+        return wait_for(lambda: points.messages, 1.0)
+    assert wait_for(cloud_arrived, 30), 'no point cloud'
+    stamp = points.messages[0].header.stamp
+    for collector in (depth, millimetres):
+        assert wait_for(lambda c=collector: [m for m in c.messages if m.header.stamp == stamp],
+                        10), 'missing output'
+    depth.messages = [m for m in depth.messages if m.header.stamp == stamp]
+    millimetres.messages = [m for m in millimetres.messages if m.header.stamp == stamp]
     for collector in (depth, millimetres, points):
-        assert collector.wait(1), 'missing output'
         assert collector.messages[0].header.frame_id == 'cam_optical'
-        assert collector.messages[0].header.stamp.sec == 42
     metres = np.frombuffer(depth.messages[0].data, np.float32).reshape(48, 64)
     assert np.nanmax(metres) <= 20.0 and np.nanmin(metres) > 0
     mm = np.frombuffer(millimetres.messages[0].data, np.uint16).reshape(48, 64)

@@ -103,14 +103,15 @@ class DepthEstimator:
             self.estimate_batch([frame] * batch)
 
     def estimate(self, frame: np.ndarray, colorized: bool = False,
-                 outputs: Optional[Outputs] = None) -> DepthResult:
-        """Depth for one uint8 RGB frame ``[H, W, 3]``."""
-        return self.estimate_batch([frame], colorized, outputs)[0]
+                 outputs: Optional[Outputs] = None, bgr: bool = False) -> DepthResult:
+        """Depth for one uint8 frame ``[H, W, 3]``, RGB (or BGR if ``bgr``)."""
+        return self.estimate_batch([frame], colorized, outputs, bgr)[0]
 
     @torch.inference_mode()
     def estimate_batch(self, frames: Sequence[np.ndarray], colorized: bool = False,
-                       outputs: Optional[Outputs] = None) -> List[DepthResult]:
-        """Depth for frames of one size, in one backend call."""
+                       outputs: Optional[Outputs] = None,
+                       bgr: bool = False) -> List[DepthResult]:
+        """Depth for frames of one size and channel order, in one backend call."""
         outputs = outputs or Outputs(colorized=colorized)
         height, width = frames[0].shape[:2]
         if any(f.shape != frames[0].shape for f in frames):
@@ -120,7 +121,7 @@ class DepthEstimator:
         clock = StageClock(self.device)
         clock.mark('start')
         batch = self._upload(frames)
-        pixel_values = self.preprocess(batch)
+        pixel_values = self.preprocess(batch, bgr)
         clock.mark('preprocess')
         predicted = self.backend.infer(pixel_values)
         clock.mark('infer')
@@ -135,7 +136,8 @@ class DepthEstimator:
             views['depth_mm'] = to_millimetres(depth)
         if outputs.intrinsics:
             points = torch.stack([back_project(d, outputs.intrinsics) for d in depth])
-            views['points'] = pack_rgb(points, batch) if outputs.points_rgb else points
+            colours = batch.flip(-1) if bgr else batch
+            views['points'] = pack_rgb(points, colours) if outputs.points_rgb else points
         host = {name: self._download(name, view) for name, view in views.items()}
         clock.mark('postprocess')
         if self.device.type == 'cuda':

@@ -58,13 +58,15 @@ class Preprocessor:
         object.__setattr__(self, '_mean', mean)
         object.__setattr__(self, '_std', std)
 
-    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
-        """Transform a uint8 batch ``[B, H, W, 3]`` (RGB) already on ``device``."""
+    def __call__(self, frames: torch.Tensor, bgr: bool = False) -> torch.Tensor:
+        """Transform a uint8 batch ``[B, H, W, 3]`` (RGB, or BGR if ``bgr``) on ``device``."""
         if frames.dim() == 3:
             frames = frames.unsqueeze(0)
         height, width = frames.shape[1:3]
         target = network_input_size(height, width, self.input_size)
         pixels = frames.permute(0, 3, 1, 2).float()
+        if bgr:
+            pixels = pixels.flip(1)
         if target != (height, width):
             pixels = F.interpolate(pixels, size=target, mode='bicubic',
                                    align_corners=False, antialias=True)

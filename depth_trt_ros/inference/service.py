@@ -11,12 +11,11 @@ import threading
 import time
 from typing import Callable, Dict
 
-import numpy as np
 import torch
 
 from depth_trt_ros.inference.backends import choose_backend, create_backend
 from depth_trt_ros.inference.backends.base import resolve_device, resolve_precision
-from depth_trt_ros.inference.estimator import DepthEstimator, DepthResult, Outputs
+from depth_trt_ros.inference.estimator import DepthEstimator, Outputs
 
 
 def build_estimator(config, log: Callable[[str], None]) -> DepthEstimator:
@@ -60,13 +59,9 @@ class DepthService:
     def metric(self) -> bool:
         return self._estimator.metric
 
-    def estimate(self, frame: np.ndarray, outputs: Outputs) -> DepthResult:
+    def estimate_batch(self, frames, outputs: Outputs, bgr: bool = False):
         with self._lock:
-            return self._estimator.estimate(frame, outputs=outputs)
-
-    def estimate_batch(self, frames, outputs: Outputs):
-        with self._lock:
-            return self._estimator.estimate_batch(frames, outputs=outputs)
+            return self._estimator.estimate_batch(frames, outputs=outputs, bgr=bgr)
 
     def set_colormap(self, name: str):
         with self._lock:

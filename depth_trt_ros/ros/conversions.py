@@ -75,26 +75,43 @@ def _pixels(msg, encodings=_ENCODINGS) -> Tuple[np.ndarray, str]:
     return pixels.reshape(height, width, channels), layout
 
 
-def image_to_rgb(msg) -> np.ndarray:
-    """``sensor_msgs/Image`` -> uint8 ``[H, W, 3]`` RGB (a view where possible)."""
+class Pixels(NamedTuple):
+    """uint8 ``[H, W, 3]`` colour pixels, in BGR order when ``bgr`` (left for the GPU to swap)."""
+
+    array: np.ndarray
+    bgr: bool
+
+    def rgb(self) -> np.ndarray:
+        return self.array[..., ::-1] if self.bgr else self.array
+
+
+def image_to_pixels(msg) -> Pixels:
+    """
+    ``sensor_msgs/Image`` -> colour pixels as a view of the message where possible.
+
+    BGR stays BGR: reversing channels on the CPU turns a plain copy into a
+    strided one that costs milliseconds per VGA frame; the GPU does it free.
+    """
     if msg.encoding not in _ENCODINGS and _BRIDGE is not None:
-        return _bridge_to_rgb(msg)
+        return Pixels(_bridge_to_rgb(msg), False)
     pixels, layout = _pixels(msg)
-    if layout == 'rgb':
-        return pixels
-    if layout == 'bgr':
-        return pixels[..., ::-1]
-    if layout == 'rgba':
-        return pixels[..., :3]
-    if layout == 'bgra':
-        return pixels[..., 2::-1]
+    if layout in ('rgb', 'bgr'):
+        return Pixels(pixels, layout == 'bgr')
+    if layout in ('rgba', 'bgra'):
+        return Pixels(pixels[..., :3], layout == 'bgra')
     if layout == 'mono':
-        return np.broadcast_to(pixels, (*pixels.shape[:2], 3))
+        return Pixels(np.broadcast_to(pixels, (*pixels.shape[:2], 3)), False)
     if layout == 'mono16':
         # cv_bridge scales 16-bit to 8-bit by 1/256 when converting to rgb8.
-        return np.broadcast_to((pixels >> 8).astype(np.uint8), (*pixels.shape[:2], 3))
+        return Pixels(np.broadcast_to((pixels >> 8).astype(np.uint8), (*pixels.shape[:2], 3)),
+                      False)
     code = cv2.COLOR_YUV2RGB_UYVY if layout == 'uyvy' else cv2.COLOR_YUV2RGB_YUYV
-    return cv2.cvtColor(np.ascontiguousarray(pixels), code)
+    return Pixels(cv2.cvtColor(np.ascontiguousarray(pixels), code), False)
+
+
+def image_to_rgb(msg) -> np.ndarray:
+    """``sensor_msgs/Image`` -> uint8 ``[H, W, 3]`` RGB (a view where possible)."""
+    return image_to_pixels(msg).rgb()
 
 
 def _bridge_to_rgb(msg) -> np.ndarray:
@@ -114,8 +131,8 @@ def image_to_depth(msg) -> np.ndarray:
     return depth
 
 
-def compressed_to_rgb(msg) -> np.ndarray:
-    """``sensor_msgs/CompressedImage`` (jpeg/png) -> uint8 ``[H, W, 3]`` RGB."""
+def compressed_to_pixels(msg) -> Pixels:
+    """``sensor_msgs/CompressedImage`` (jpeg/png) -> BGR pixels, as OpenCV decodes them."""
     data = np.frombuffer(msg.data, dtype=np.uint8)
     if data.size == 0:
         raise BadImageError('empty', 'compressed image has no data')
@@ -123,7 +140,17 @@ def compressed_to_rgb(msg) -> np.ndarray:
     if decoded is None:
         raise BadImageError('decode', f"cannot decode compressed image (format "
                             f"'{msg.format}'): expected jpeg or png")
-    return decoded[..., ::-1]
+    return Pixels(decoded, True)
+
+
+def compressed_to_rgb(msg) -> np.ndarray:
+    """``sensor_msgs/CompressedImage`` (jpeg/png) -> uint8 ``[H, W, 3]`` RGB."""
+    return compressed_to_pixels(msg).rgb()
+
+
+def message_to_pixels(msg) -> Pixels:
+    """Pixels of an Image or a CompressedImage (told apart by CompressedImage's ``format``)."""
+    return compressed_to_pixels(msg) if hasattr(msg, 'format') else image_to_pixels(msg)
 
 
 def message_to_rgb(msg) -> np.ndarray:

@@ -12,16 +12,14 @@ import time
 from typing import List
 
 from diagnostic_msgs.msg import DiagnosticArray
-import numpy as np
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
-from sensor_msgs.msg import CompressedImage
 
 from depth_trt_ros.inference.estimator import DepthResult
 from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros import params
 from depth_trt_ros.ros.camera_channel import CameraChannel
-from depth_trt_ros.ros.conversions import BadImageError, compressed_to_rgb, image_to_rgb
+from depth_trt_ros.ros.conversions import BadImageError, message_to_pixels, Pixels
 from depth_trt_ros.ros.diagnostics import NodeStats, process_rss_bytes, stamp_latency_ms, \
     to_status
 from depth_trt_ros.ros.runtime import ros_context, spin
@@ -36,7 +34,7 @@ _FAIL = TransitionCallbackReturn.FAILURE
 class _Frame:
     channel: CameraChannel
     msg: object
-    rgb: np.ndarray
+    pixels: Pixels
     convert_ms: float
 
 
@@ -175,16 +173,17 @@ class DepthNode(LifecycleNode):
         for _, (channel, msg) in items:
             frame = self._convert(channel, msg)
             if frame is not None:
-                outputs = channel.outputs.requested(frame.rgb.shape[1], frame.rgb.shape[0],
-                                                    self.config.publish_colorized)
-                groups[(frame.rgb.shape, outputs)].append(frame)
+                height, width = frame.pixels.array.shape[:2]
+                outputs = channel.outputs.requested(width, height, self.config.publish_colorized)
+                groups[(frame.pixels.array.shape, frame.pixels.bgr, outputs)].append(frame)
         jobs = []
-        for (_, outputs), frames in groups.items():
+        for (_, bgr, outputs), frames in groups.items():
             for start in range(0, len(frames), self.config.max_batch):
                 batch = frames[start:start + self.config.max_batch]
                 try:
                     self.stats.count('inference_calls')
-                    results = self.service.estimate_batch([f.rgb for f in batch], outputs)
+                    results = self.service.estimate_batch([f.pixels.array for f in batch],
+                                                          outputs, bgr)
                 except (RuntimeError, ValueError) as error:
                     for frame in batch:
                         self.stats.count('failed', channel=frame.channel.label)
@@ -197,14 +196,13 @@ class DepthNode(LifecycleNode):
     def _convert(self, channel, msg):
         started = time.perf_counter()
         try:
-            rgb = compressed_to_rgb(msg) if isinstance(msg, CompressedImage) \
-                else image_to_rgb(msg)
+            pixels = message_to_pixels(msg)
         except BadImageError as error:
             self.stats.bad(error.category, channel.label)
             self.get_logger().warning(f'bad frame skipped ({error.category}): {error}',
                                       throttle_duration_sec=5.0)
             return None
-        return _Frame(channel, msg, rgb, (time.perf_counter() - started) * 1e3)
+        return _Frame(channel, msg, pixels, (time.perf_counter() - started) * 1e3)
 
     def _publish(self, job: _Job):
         started = time.perf_counter()

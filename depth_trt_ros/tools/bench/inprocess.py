@@ -90,11 +90,11 @@ def _infer_step(estimator: DepthEstimator, pixel_values: torch.Tensor):
 
 
 def run_pipeline(args, frames: List[np.ndarray]) -> Dict[str, object]:
-    """sensor_msgs/Image -> RGB -> depth -> 32FC1 Image -> serialized, as the node does."""
+    """sensor_msgs/Image -> pixels -> depth -> 32FC1 Image -> serialized, as the node does."""
     from rclpy.serialization import serialize_message
     from sensor_msgs.msg import Image
 
-    from depth_trt_ros.ros.conversions import fill_image, image_to_rgb
+    from depth_trt_ros.ros.conversions import fill_image, message_to_pixels
 
     estimator = build(args)
     messages = []
@@ -106,9 +106,9 @@ def run_pipeline(args, frames: List[np.ndarray]) -> Dict[str, object]:
     def step(index: int) -> Dict[str, float]:
         msg = messages[index % len(messages)]
         started = time.perf_counter()
-        rgb = image_to_rgb(msg)
+        pixels = message_to_pixels(msg)
         converted = time.perf_counter()
-        result = estimator.estimate(rgb)
+        result = estimator.estimate(pixels.array, bgr=pixels.bgr)
         estimated = time.perf_counter()
         output = fill_image(Image(), result.depth, '32FC1', msg.header)
         built = time.perf_counter()
