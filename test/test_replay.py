@@ -135,7 +135,7 @@ class FailingService:
     def describe(self):
         return {}
 
-    def estimate(self, frame, colorized):
+    def estimate_batch(self, frames, outputs, bgr=False):
         raise RuntimeError('CUDA out of memory')
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from depth_trt_ros.inference.estimator import Outputs
 from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros.bags import BagReader, BagWriter, CAMERA_INFO_TYPE, IMAGE_TYPES
-from depth_trt_ros.ros.conversions import BadImageError, message_to_rgb
+from depth_trt_ros.ros.conversions import BadImageError, message_to_pixels
 from depth_trt_ros.ros.depth_outputs import result_messages
 from depth_trt_ros.ros.diagnostics import NodeStats, to_status
 from depth_trt_ros.ros.pointcloud import intrinsics_for
@@ -184,7 +184,7 @@ class _Run:
             self._bad('deserialize')
             return
         try:
-            frame = message_to_rgb(msg)
+            pixels = message_to_pixels(msg)
         except BadImageError as error:
             self._bad(error.category)
             return
@@ -192,8 +192,8 @@ class _Run:
         namespace = namespace_of(message.topic)
         camera_info = self.camera_info.get(namespace)
         try:
-            outputs = self.replay.outputs_for(frame, camera_info)
-            result = self.replay.service.estimate(frame, outputs)
+            outputs = self.replay.outputs_for(pixels.array, camera_info)
+            result, = self.replay.service.estimate_batch([pixels.array], outputs, pixels.bgr)
         except (RuntimeError, ValueError):  # e.g. out of device memory, as in the node
             self._bad('inference')
             return

@@ -153,11 +153,6 @@ def message_to_pixels(msg) -> Pixels:
     return compressed_to_pixels(msg) if hasattr(msg, 'format') else image_to_pixels(msg)
 
 
-def message_to_rgb(msg) -> np.ndarray:
-    """Either image message -> RGB; CompressedImage is the one with a ``format`` field."""
-    return compressed_to_rgb(msg) if hasattr(msg, 'format') else image_to_rgb(msg)
-
-
 class ImageFields(NamedTuple):
     """The payload fields of an Image message for an array."""
 

@@ -85,7 +85,7 @@ def evaluate_run(label: str, config: EstimatorConfig, samples, min_depth: float,
         per_sample, times_ms = [], []
         for sample in samples:
             started = time.perf_counter()
-            result = service.estimate(sample.rgb, Outputs())
+            result, = service.estimate_batch([sample.rgb], Outputs())
             times_ms.append((time.perf_counter() - started) * 1e3)
             errors = evaluate_prediction(result.depth, result.metric, sample.depth_m,
                                          min_depth, max_depth)

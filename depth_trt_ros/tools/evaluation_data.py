@@ -78,7 +78,7 @@ def directory_samples(root) -> Iterator[Sample]:
 def bag_samples(path, image_topic: str, depth_topic: str) -> Iterator[Sample]:
     """Image and depth messages of a bag paired by header stamp."""
     from depth_trt_ros.ros.bags import BagReader
-    from depth_trt_ros.ros.conversions import image_to_depth, message_to_rgb
+    from depth_trt_ros.ros.conversions import image_to_depth, message_to_pixels
 
     images, depths = {}, {}
     with BagReader(path) as bag:
@@ -86,7 +86,7 @@ def bag_samples(path, image_topic: str, depth_topic: str) -> Iterator[Sample]:
             msg = message.decode()
             stamp = (msg.header.stamp.sec, msg.header.stamp.nanosec)
             if message.topic == image_topic:
-                images[stamp] = message_to_rgb(msg)
+                images[stamp] = message_to_pixels(msg).rgb()
             else:
                 depths[stamp] = image_to_depth(msg)
     paired = sorted(set(images) & set(depths))
