@@ -62,6 +62,11 @@ class NodeProcess:
                                         stdout=self.log, stderr=subprocess.STDOUT, text=True)
         self.namespace = namespace
 
+    def log_so_far(self) -> str:
+        """Everything the process has printed up to now."""
+        with open(self.log.name) as log:
+            return log.read()
+
     def output(self, timeout: float = 60) -> str:
         """Wait for the process to end and return everything it printed."""
         self.process.wait(timeout=timeout)

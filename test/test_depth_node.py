@@ -28,6 +28,9 @@ def graph(ros, start_node):
     diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 10)
     assert wait_for(lambda: image_pub.get_subscription_count() > 0, 60), 'node never subscribed'
     assert wait_for(lambda: info_pub.get_subscription_count() > 0, 10)
+    # qos 'auto' re-subscribes once it sees this reliable publisher: wait for that to settle.
+    assert wait_for(lambda: diagnostic_values(diagnostics.messages, NAMESPACE)[1].get(
+        'input_reliability') == 'reliable', 30)
     return ros, image_pub, info_pub, depth, diagnostics
 
 
@@ -135,8 +138,13 @@ def test_compressed_transport(ros, start_node):
     ok, jpeg = cv2.imencode('.jpg', data.coffee()[..., ::-1])
     msg = CompressedImage(format='jpeg', data=jpeg.tobytes())
     msg.header.stamp.sec = 77
-    publisher.publish(msg)
-    out = depth.wait(1)
+
+    def served():
+        # A frame sent while qos 'auto' re-subscribes can be lost: send until one is served.
+        publisher.publish(msg)
+        return wait_for(lambda: depth.messages, 2.0)
+    assert wait_for(served, 30)
+    out = depth.messages
     assert (out[0].height, out[0].width, out[0].header.stamp.sec) == (400, 600, 77)
 
 

@@ -1,4 +1,6 @@
 """Managed lifecycle over DDS, driven by the lifecycle_msgs services of another node."""
+import re
+
 from diagnostic_msgs.msg import DiagnosticArray
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
@@ -7,6 +9,7 @@ import pytest
 from rcl_interfaces.srv import SetParameters
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
+import torch
 
 from conftest import Collector, diagnostic_values, wait_for
 from depth_trt_ros.ros.conversions import fill_image
@@ -17,7 +20,7 @@ NAMESPACE = '/lifecycle_test'
 NODE = f'{NAMESPACE}/depth_node'
 RELIABLE = stream_qos('reliable', 10)
 # random:small holds ~100 MB of fp32 weights: enough to see memory come back on cleanup.
-PARAMS = {'model_path': 'random:small', 'device': 'cpu', 'input_size': 140,
+PARAMS = {'model_path': 'random:small', 'device': 'auto', 'input_size': 140,
           'autostart': False}
 
 
@@ -48,11 +51,11 @@ def rss_mb(diagnostics) -> float:
 
 @pytest.fixture(scope='module')
 def lifecycle(ros, start_node):
-    start_node(PARAMS, NAMESPACE)
+    process = start_node(PARAMS, NAMESPACE)
     publisher = ros.create_publisher(Image, f'{NAMESPACE}/image', RELIABLE)
     depth = Collector(ros, Image, f'{NAMESPACE}/depth', RELIABLE)
     diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 10)
-    return ros, publisher, depth, diagnostics
+    return ros, publisher, depth, diagnostics, process
 
 
 def send_frames(publisher, first_stamp: int, count: int = 3):
@@ -65,7 +68,7 @@ def send_frames(publisher, first_stamp: int, count: int = 3):
 
 
 def test_transitions_and_frames_flow_only_when_active(lifecycle):
-    node, publisher, depth, diagnostics = lifecycle
+    node, publisher, depth, diagnostics, process = lifecycle
     assert state(node) == 'unconfigured'
 
     assert transition(node, Transition.TRANSITION_CONFIGURE)
@@ -91,6 +94,10 @@ def test_transitions_and_frames_flow_only_when_active(lifecycle):
     assert state(node) == 'unconfigured'
     released = wait_for(lambda: rss_mb(diagnostics) < configured_rss - 50, 10)
     assert released, f'RSS {rss_mb(diagnostics)} MB after cleanup vs {configured_rss} MB'
+    freed = re.search(r'model released: ([\d.]+) MiB of device memory', process.log_so_far())
+    assert freed, process.log_so_far()
+    if torch.cuda.is_available():  # the node runs on CUDA too (device auto)
+        assert float(freed.group(1)) > 40, 'the weights stayed on the GPU'
 
     assert transition(node, Transition.TRANSITION_CONFIGURE)
     assert transition(node, Transition.TRANSITION_ACTIVATE)

@@ -19,7 +19,11 @@ def channel_prefix(image_topic: str) -> str:
 
 
 class CameraChannel:
-    """Subscriptions and publishers of one camera; frames go to ``on_message(self, msg)``."""
+    """
+    Subscriptions and publishers of one camera.
+
+    Frames reach ``on_message(channel, data)`` still serialized (``msg_type``).
+    """
 
     def __init__(self, node, image_topic: str, config, stats, on_message):
         self.image_topic = image_topic
@@ -32,14 +36,16 @@ class CameraChannel:
         self._stats = stats
         self._on_message = on_message
         self.input = None
+        self.msg_type = Image
         self._info_subscription = None
 
     def start(self, config):
         compressed = config.image_transport == 'compressed'
         topic = f'{self.image_topic}/compressed' if compressed else self.image_topic
-        self.input = CameraInput(self._node, CompressedImage if compressed else Image, topic,
-                                 lambda msg: self._on_message(self, msg), self._stats,
-                                 config.qos, config.qos_depth, channel=self.label)
+        self.msg_type = CompressedImage if compressed else Image
+        self.input = CameraInput(self._node, self.msg_type, topic,
+                                 lambda data: self._on_message(self, data), self._stats,
+                                 config.qos, config.qos_depth, channel=self.label, raw=True)
         self.input.start()
         # Best effort matches camera_info publishers of either reliability.
         self._info_subscription = self._node.create_subscription(

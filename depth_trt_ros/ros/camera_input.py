@@ -31,7 +31,7 @@ class CameraInput:
 
     def __init__(self, node, msg_type, topic: str, on_message: Callable, stats: NodeStats,
                  reliability: str, depth: int, recheck_s: float = 1.0,
-                 channel: Optional[str] = None):
+                 channel: Optional[str] = None, raw: bool = False):
         self._node = node
         self._msg_type = msg_type
         self._topic = topic
@@ -41,6 +41,9 @@ class CameraInput:
         self._depth = depth
         self._recheck_s = recheck_s
         self._channel = channel
+        # raw: hand over serialized bytes, so frames that are never processed cost no
+        # Python deserialisation (the receiver deserialises the ones it takes).
+        self._raw = raw
         self._subscription = None
         self._timer = None
         self.first_sequence: Optional[int] = None
@@ -82,7 +85,7 @@ class CameraInput:
         self.first_sequence = self.last_sequence = None
         self._subscription = self._node.create_subscription(
             self._msg_type, self._topic, callback,
-            stream_qos(self.reliability, self._depth), event_callbacks=events)
+            stream_qos(self.reliability, self._depth), event_callbacks=events, raw=self._raw)
         self._node.get_logger().info(
             f'subscribed {self.topic} ({self._msg_type.__name__}, {self.reliability}, '
             f'qos={self._setting})')

@@ -14,6 +14,7 @@ from typing import List
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rclpy.serialization import deserialize_message
 
 from depth_trt_ros.inference.estimator import DepthResult
 from depth_trt_ros.inference.service import DepthService
@@ -158,20 +159,20 @@ class DepthNode(LifecycleNode):
                 channel.start(config)
 
     # data path ---------------------------------------------------------------
-    def _on_image(self, channel: CameraChannel, msg):
-        """Subscription callback: keep only the newest frame of each camera."""
+    def _on_image(self, channel: CameraChannel, data: bytes):
+        """Subscription callback: keep only the newest (still serialized) frame per camera."""
         channel.frame_counter += 1
         skip = self.config.frame_skip
         if skip and (channel.frame_counter - 1) % (skip + 1):
             self.stats.count('skipped', channel=channel.label)
-        elif self._mailbox.put(id(channel), (channel, msg)):
+        elif self._mailbox.put(id(channel), (channel, data)):
             self.stats.count('dropped', channel=channel.label)
 
     def _infer(self, items) -> List[_Job]:
         """Convert every waiting frame, then run same-sized frames as one batch."""
         groups = defaultdict(list)
-        for _, (channel, msg) in items:
-            frame = self._convert(channel, msg)
+        for _, (channel, data) in items:
+            frame = self._convert(channel, data)
             if frame is not None:
                 height, width = frame.pixels.array.shape[:2]
                 outputs = channel.outputs.requested(width, height, self.config.publish_colorized)
@@ -193,8 +194,15 @@ class DepthNode(LifecycleNode):
                 jobs += [_Job(frame, result) for frame, result in zip(batch, results)]
         return jobs
 
-    def _convert(self, channel, msg):
+    def _convert(self, channel, data: bytes):
         started = time.perf_counter()
+        try:
+            msg = deserialize_message(data, channel.msg_type)
+        except Exception as error:  # rclpy raises bare exceptions for malformed CDR
+            self.stats.bad('decode', channel.label)
+            self.get_logger().warning(f'undecodable message skipped: {error}',
+                                      throttle_duration_sec=5.0)
+            return None
         try:
             pixels = message_to_pixels(msg)
         except BadImageError as error:
