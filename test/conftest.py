@@ -2,7 +2,6 @@
 import os
 import random
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -11,9 +10,22 @@ import pytest
 
 from depth_trt_ros.inference import tensorrt_runtime
 from depth_trt_ros.tools import cli
+from depth_trt_ros.tools.node_process import node_command
 
 # Every test run gets its own DDS domain so parallel runs on one machine never meet.
 os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random(os.getpid()).randint(120, 200)))
+
+
+@pytest.fixture(scope='session')
+def tiny_service():
+    """Load random:tiny on the CPU at the smallest input size: the real code path, quickly."""
+    from depth_trt_ros.inference.service import DepthService
+    from depth_trt_ros.tools.model_options import EstimatorConfig
+
+    service = DepthService.load(EstimatorConfig(model_path='random:tiny', device='cpu',
+                                                input_size=140), lambda _: None)
+    yield service
+    service.release()
 
 
 @pytest.fixture(scope='module')
@@ -44,9 +56,7 @@ class NodeProcess:
     """
 
     def __init__(self, module: str, params: dict, namespace: str, env=None):
-        args = [sys.executable, '-m', module, '--ros-args', '-r', f'__ns:={namespace}']
-        for name, value in params.items():
-            args += ['-p', f'{name}:={value}']
+        args = node_command(params, namespace, module)
         self.log = tempfile.NamedTemporaryFile('w+', prefix='node-', suffix='.log')
         self.process = subprocess.Popen(args, env=dict(os.environ, **(env or {})),
                                         stdout=self.log, stderr=subprocess.STDOUT, text=True)

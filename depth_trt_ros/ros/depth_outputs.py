@@ -14,6 +14,25 @@ def join_topic(prefix: str, name: str) -> str:
     return f'{prefix}/{name}' if prefix else name
 
 
+def result_messages(header, result: DepthResult, camera_info: Optional[CameraInfo] = None):
+    """
+    Return ``{relative topic: message}`` for every view of ``result``, under ``header``.
+
+    The node publishes these and ``replay`` writes them to a bag, so both agree.
+    """
+    messages = {'depth': fill_image(Image(), result.depth, '32FC1', header)}
+    if result.depth_mm is not None:
+        messages['depth/mm'] = fill_image(Image(), result.depth_mm, '16UC1', header)
+    if result.points is not None:
+        messages['points'] = point_cloud(header, result.points)
+    if camera_info is not None:
+        camera_info.header = header
+        messages['depth/camera_info'] = camera_info
+    if result.colorized is not None:
+        messages['depth/colorized'] = fill_image(Image(), result.colorized, 'bgr8', header)
+    return messages
+
+
 class DepthOutputs:
     """Lifecycle publishers for depth, colorized, depth/mm, points and camera_info."""
 
@@ -45,21 +64,10 @@ class DepthOutputs:
 
     def publish(self, header, result: DepthResult) -> int:
         """Publish every view of ``result`` under ``header``; returns colorized count."""
-        self._pubs['depth'].publish(fill_image(Image(), result.depth, '32FC1', header))
-        if result.depth_mm is not None:
-            self._pubs['depth/mm'].publish(fill_image(Image(), result.depth_mm, '16UC1',
-                                                      header))
-        if result.points is not None:
-            self._pubs['points'].publish(point_cloud(header, result.points))
-        if self.camera_info is not None:
-            info = self.camera_info
-            info.header = header
-            self._pubs['depth/camera_info'].publish(info)
-        if result.colorized is not None:
-            self._pubs['depth/colorized'].publish(fill_image(Image(), result.colorized, 'bgr8',
-                                                             header))
-            return 1
-        return 0
+        messages = result_messages(header, result, self.camera_info)
+        for name, msg in messages.items():
+            self._pubs[name].publish(msg)
+        return int('depth/colorized' in messages)
 
     def destroy(self):
         for publisher in self._pubs.values():

@@ -1,0 +1,131 @@
+"""
+rosbag2 files (sqlite3 and MCAP) through ``rosbags``, with rclpy message classes.
+
+Messages are (de)serialized by rclpy, so what comes out of a bag is the same
+class a subscription delivers and what goes in is built with the same helpers
+the nodes use; topics that are only copied stay raw CDR bytes.
+"""
+from dataclasses import dataclass
+import importlib
+from pathlib import Path
+from typing import Dict, Iterator, Optional
+
+from rclpy.serialization import deserialize_message, serialize_message
+from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+from rosbags.typesys import get_typestore, Stores
+
+STORAGES = {'sqlite3': StoragePlugin.SQLITE3, 'mcap': StoragePlugin.MCAP}
+IMAGE_TYPES = ('sensor_msgs/msg/Image', 'sensor_msgs/msg/CompressedImage')
+CAMERA_INFO_TYPE = 'sensor_msgs/msg/CameraInfo'
+# Message definitions for the types we create; LATEST covers every distro we support.
+_TYPESTORE = get_typestore(Stores.LATEST)
+
+
+def message_class(type_name: str):
+    """``sensor_msgs/msg/Image`` -> ``sensor_msgs.msg.Image``."""
+    package, _, name = type_name.split('/')
+    return getattr(importlib.import_module(f'{package}.msg'), name)
+
+
+def type_name(message) -> str:
+    """``sensor_msgs.msg.Image()`` -> ``sensor_msgs/msg/Image``."""
+    package = type(message).__module__.split('.')[0]
+    return f'{package}/msg/{type(message).__name__}'
+
+
+def storage_of(path) -> str:
+    """Return the storage plugin of a bag directory (or bare ``.mcap`` file)."""
+    path = Path(path)
+    files = [path] if path.is_file() else list(path.iterdir())
+    return 'mcap' if any(f.suffix == '.mcap' for f in files) else 'sqlite3'
+
+
+@dataclass
+class BagMessage:
+    """One recorded message: raw CDR ``data``; ``decode()`` gives the rclpy message."""
+
+    topic: str
+    type_name: str
+    timestamp: int
+    data: bytes
+
+    def decode(self):
+        return deserialize_message(bytes(self.data), message_class(self.type_name))
+
+
+class BagReader:
+    """Messages of a bag in recording order, optionally limited to some topics."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.storage = storage_of(self.path)
+        self._reader = Reader(self.path)
+        self._reader.open()
+
+    @property
+    def topics(self) -> Dict[str, str]:
+        """``{topic: type name}``."""
+        return {c.topic: c.msgtype for c in self._reader.connections}
+
+    def count(self, topics) -> int:
+        return sum(c.msgcount for c in self._reader.connections if c.topic in topics)
+
+    def messages(self, topics=None) -> Iterator[BagMessage]:
+        connections = [c for c in self._reader.connections
+                       if topics is None or c.topic in topics]
+        for connection, timestamp, data in self._reader.messages(connections):
+            yield BagMessage(connection.topic, connection.msgtype, timestamp, data)
+
+    def connection(self, topic: str):
+        return next(c for c in self._reader.connections if c.topic == topic)
+
+    def close(self):
+        self._reader.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class BagWriter:
+    """Writes rclpy messages or copied raw messages; topics are added on first use."""
+
+    def __init__(self, path, storage: str = 'sqlite3'):
+        if storage not in STORAGES:
+            raise ValueError(f"storage '{storage}' is not one of {', '.join(STORAGES)}")
+        self._writer = Writer(Path(path), version=9, storage_plugin=STORAGES[storage])
+        self._writer.open()
+        self._connections: Dict[str, object] = {}
+
+    def write(self, topic: str, timestamp: int, message):
+        """Serialize and write an rclpy ``message``."""
+        self._write(topic, type_name(message), timestamp, serialize_message(message))
+
+    def copy(self, message: BagMessage, source: Optional[BagReader] = None):
+        """Write a recorded message unchanged, keeping its definition where ``source`` has one."""
+        definition = {}
+        if source is not None and message.topic not in self._connections:
+            original = source.connection(message.topic)
+            if original.msgdef.data and original.digest.startswith('RIHS01_'):
+                definition = {'msgdef': original.msgdef.data, 'rihs01': original.digest}
+        self._write(message.topic, message.type_name, message.timestamp, message.data,
+                    **definition)
+
+    def _write(self, topic, msgtype, timestamp, data, **definition):
+        connection = self._connections.get(topic)
+        if connection is None:
+            connection = self._writer.add_connection(
+                topic, msgtype, typestore=None if definition else _TYPESTORE, **definition)
+            self._connections[topic] = connection
+        self._writer.write(connection, timestamp, data)
+
+    def close(self):
+        self._writer.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
