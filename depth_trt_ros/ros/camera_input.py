@@ -124,6 +124,11 @@ class CameraInput:
                 "parameter qos to 'auto' or 'best_effort'")
             self._node.get_logger().warning(self.qos_problem)
 
+    def problems(self, timeout_s: float) -> List[str]:
+        """Everything diagnostics should warn about this input: QoS mismatch, silence."""
+        return [reason for reason in (self.qos_problem, self.silence_reason(timeout_s))
+                if reason]
+
     def silence_reason(self, timeout_s: float) -> Optional[str]:
         """Why no frame arrived for ``timeout_s`` seconds, or None while frames flow."""
         since = time.monotonic() - (self.last_received or self.started_at)

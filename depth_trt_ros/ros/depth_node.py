@@ -11,9 +11,8 @@ from dataclasses import dataclass
 import time
 from typing import List
 
-from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.serialization import deserialize_message
 
 from depth_trt_ros.inference.estimator import DepthResult
@@ -21,14 +20,12 @@ from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros import params
 from depth_trt_ros.ros.camera_channel import CameraChannel
 from depth_trt_ros.ros.conversions import BadImageError, message_to_pixels, Pixels
-from depth_trt_ros.ros.diagnostics import NodeStats, process_rss_bytes, stamp_latency_ms, \
-    to_status
-from depth_trt_ros.ros.runtime import ros_context, spin
+from depth_trt_ros.ros.diagnostics import NodeStats, process_rss_bytes, stamp_latency_ms
+from depth_trt_ros.ros.managed_node import ManagedNode, OK
+from depth_trt_ros.ros.runtime import run_node
 from depth_trt_ros.ros.worker import Mailbox, Pipeline
 
 STAGES = ('convert', 'preprocess', 'infer', 'postprocess', 'publish')
-_OK = TransitionCallbackReturn.SUCCESS
-_FAIL = TransitionCallbackReturn.FAILURE
 
 
 @dataclass
@@ -45,7 +42,7 @@ class _Job:
     result: DepthResult
 
 
-class DepthNode(LifecycleNode):
+class DepthNode(ManagedNode):
     """Subscribes ``image`` (or several ``image_topics``), publishes ``depth`` and friends."""
 
     def __init__(self, node_name: str = 'depth_node', **kwargs):
@@ -54,18 +51,12 @@ class DepthNode(LifecycleNode):
         self.stats = NodeStats(STAGES)
         self.config = None
         self.service = None
-        self.startup_error = None
         self.state_label = 'unconfigured'
         self._channels: List[CameraChannel] = []
         self._mailbox = Mailbox()
         self._pipeline = None
-        self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self._diagnostics_timer = self.create_timer(1.0, self._publish_diagnostics)
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        if self.get_parameter('autostart').value:
-            self.trigger_configure()
-            if self.startup_error is None:
-                self.trigger_activate()
+        self.start_if_autostart()
 
     # lifecycle -------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -74,15 +65,12 @@ class DepthNode(LifecycleNode):
             self.service = DepthService.load(self.config, self.get_logger().info,
                                              params.check_outputs(self.config))
         except Exception as error:  # a failed transition must say why, whatever the loader raised
-            expected = isinstance(error, (ValueError, RuntimeError))
-            self.startup_error = str(error) if expected else f'{type(error).__name__}: {error}'
-            self.get_logger().error(f'cannot configure: {self.startup_error}')
-            return _FAIL
+            return self.configure_failed(error)
         self.startup_error = None
         self._channels = [CameraChannel(self, topic, self.config, self.stats, self._on_image)
                           for topic in self.config.image_topics]
         self.state_label = 'inactive'
-        return _OK
+        return OK
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         for channel in self._channels:
@@ -108,7 +96,7 @@ class DepthNode(LifecycleNode):
         self.get_logger().info(
             f'model released: {freed / 2**20:.1f} MiB of device memory and '
             f'{(rss_before - process_rss_bytes()) / 2**20:.1f} MiB of process memory freed')
-        return _OK
+        return OK
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
         self._stop_input()
@@ -116,7 +104,7 @@ class DepthNode(LifecycleNode):
             self.service.release()
             self.service = None
         self.state_label = 'finalized'
-        return _OK
+        return OK
 
     def _stop_input(self):
         for channel in self._channels:
@@ -227,7 +215,7 @@ class DepthNode(LifecycleNode):
 
     # diagnostics -------------------------------------------------------------
     def _publish_diagnostics(self):
-        warnings, errors = [], [self.startup_error] if self.startup_error else []
+        warnings = []
         info = {'state': self.state_label,
                 'process_rss_mb': f'{process_rss_bytes() / 2**20:.1f}'}
         if self.service is not None:
@@ -239,11 +227,7 @@ class DepthNode(LifecycleNode):
         if self.stats.counts['lost_in_transport']:
             warnings.append(f"{self.stats.counts['lost_in_transport']} frame(s) lost in "
                             'transport')
-        name = self.get_fully_qualified_name()
-        status = to_status(f'{name}: depth', name, self.stats, info, warnings, errors)
-        msg = DiagnosticArray(status=[status])
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self._diagnostics.publish(msg)
+        self.publish_status('depth', self.stats, info, warnings)
 
     def _channel_status(self, channel: CameraChannel, suffix: str, info) -> List[str]:
         """Add one camera's keys to ``info``; return its warnings."""
@@ -258,19 +242,11 @@ class DepthNode(LifecycleNode):
         if camera.last_sequence is not None:
             info[f'input_sequence_first{suffix}'] = str(camera.first_sequence)
             info[f'input_sequence_last{suffix}'] = str(camera.last_sequence)
-        return warnings + [reason for reason in (
-            camera.qos_problem, camera.silence_reason(self.config.input_timeout)) if reason]
+        return warnings + camera.problems(self.config.input_timeout)
 
 
 def main(args=None) -> int:
-    with ros_context(args):
-        node = DepthNode()
-        if node.startup_error is not None:
-            node.get_logger().fatal(f'refusing to start: {node.startup_error}')
-            node.destroy_node()
-            return 1
-        spin([node])
-    return 0
+    return run_node(DepthNode, args)
 
 
 if __name__ == '__main__':

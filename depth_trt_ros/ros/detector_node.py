@@ -9,8 +9,7 @@ from dataclasses import dataclass
 import time
 from typing import List, Tuple
 
-from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rclpy.lifecycle import State, TransitionCallbackReturn
 from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
@@ -24,14 +23,13 @@ from depth_trt_ros.ros.conversions import BadImageError, compressed_to_rgb, fill
     image_to_rgb
 from depth_trt_ros.ros.detection_msgs import to_detection2d_array
 from depth_trt_ros.ros.detection_params import declare_specs, DETECTOR_SPECS, read_specs
-from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms, to_status
+from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms
+from depth_trt_ros.ros.managed_node import ManagedNode, OK
 from depth_trt_ros.ros.qos import stream_qos
-from depth_trt_ros.ros.runtime import ros_context, spin
+from depth_trt_ros.ros.runtime import run_node
 from depth_trt_ros.ros.worker import Mailbox, Pipeline
 
 STAGES = ('convert', 'preprocess', 'infer', 'postprocess', 'publish')
-_OK = TransitionCallbackReturn.SUCCESS
-_FAIL = TransitionCallbackReturn.FAILURE
 
 
 @dataclass
@@ -76,7 +74,7 @@ def build_detector(config, log) -> YoloDetector:
     return detector
 
 
-class DetectorNode(LifecycleNode):
+class DetectorNode(ManagedNode):
     """Subscribes ``image`` (or ``image/compressed``), publishes ``detections``."""
 
     def __init__(self, node_name: str = 'detector_node', **kwargs):
@@ -85,32 +83,24 @@ class DetectorNode(LifecycleNode):
         self.stats = NodeStats(STAGES)
         self.config = None
         self.detector = None
-        self.startup_error = None
         self._mailbox = Mailbox()
         self._pipeline = None
         self._camera = None
         self._pubs = {}
-        self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
-        if self.get_parameter('autostart').value:
-            self.trigger_configure()
-            if self.startup_error is None:
-                self.trigger_activate()
+        self.start_if_autostart()
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         try:
             self.config = read_specs(self, DETECTOR_SPECS)
             self.detector = build_detector(self.config, self.get_logger().info)
-        except (ValueError, RuntimeError) as error:
-            self.startup_error = str(error)
-            self.get_logger().error(f'cannot configure: {error}')
-            return _FAIL
+        except Exception as error:  # a failed transition must say why, whatever was raised
+            return self.configure_failed(error)
         self.startup_error = None
         qos = stream_qos(self.config['output_qos'], 5)
         self._pubs = {'detections': self.create_lifecycle_publisher(
                           Detection2DArray, 'detections', qos),
                       'image': self.create_lifecycle_publisher(Image, 'detections/image', qos)}
-        return _OK
+        return OK
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         compressed = self.config['image_transport'] == 'compressed'
@@ -132,12 +122,12 @@ class DetectorNode(LifecycleNode):
             self.destroy_publisher(publisher)
         self._pubs.clear()
         self._release()
-        return _OK
+        return OK
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
         self._stop_input()
         self._release()
-        return _OK
+        return OK
 
     def _release(self):
         if self.detector is not None:
@@ -194,9 +184,7 @@ class DetectorNode(LifecycleNode):
         self.stats.count('dropped')
 
     def _publish_diagnostics(self):
-        warnings, errors = [], []
-        if self.startup_error:
-            errors.append(self.startup_error)
+        warnings = []
         info = {}
         if self.detector is not None:
             backend = self.detector.backend.info()
@@ -204,26 +192,12 @@ class DetectorNode(LifecycleNode):
                     'classes': str(len(self.detector.class_names))}
         if self._camera is not None:
             info['input_topic'] = self._camera.topic
-            for reason in (self._camera.qos_problem,
-                           self._camera.silence_reason(self.config['input_timeout'])):
-                if reason:
-                    warnings.append(reason)
-        status = to_status(f'{self.get_name()}: detection', self.get_fully_qualified_name(),
-                           self.stats, info, warnings, errors)
-        msg = DiagnosticArray(status=[status])
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self._diagnostics.publish(msg)
+            warnings += self._camera.problems(self.config['input_timeout'])
+        self.publish_status('detection', self.stats, info, warnings)
 
 
 def main(args=None) -> int:
-    with ros_context(args):
-        node = DetectorNode()
-        if node.startup_error is not None:
-            node.get_logger().fatal(f'refusing to start: {node.startup_error}')
-            node.destroy_node()
-            return 1
-        spin([node])
-    return 0
+    return run_node(DetectorNode, args)
 
 
 if __name__ == '__main__':

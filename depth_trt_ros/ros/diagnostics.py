@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Deque, Dict, Iterable, List, Optional, Tuple
 
-from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import numpy as np
 
 WINDOW = 300
@@ -145,3 +145,10 @@ def to_status(name: str, hardware_id: str, stats: NodeStats, info: Dict[str, str
         values[f'bad_{reason}'] = str(amount)
     status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
     return status
+
+
+def diagnostic_array(clock, status: DiagnosticStatus) -> DiagnosticArray:
+    """Wrap one status in a stamped DiagnosticArray, ready for ``/diagnostics``."""
+    msg = DiagnosticArray(status=[status])
+    msg.header.stamp = clock.now().to_msg()
+    return msg

@@ -12,8 +12,7 @@ import math
 import time
 from typing import List, Optional
 
-from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rclpy.lifecycle import State, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image
 from vision_msgs.msg import Detection2DArray, Detection3DArray
 from visualization_msgs.msg import MarkerArray
@@ -24,19 +23,18 @@ from depth_trt_ros.ros.camera_input import CameraInput
 from depth_trt_ros.ros.conversions import BadImageError, image_to_depth
 from depth_trt_ros.ros.detection_msgs import corner_box, distance_markers, to_detection3d
 from depth_trt_ros.ros.detection_params import declare_specs, DISTANCE_SPECS, read_specs
-from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms, to_status
+from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms
+from depth_trt_ros.ros.managed_node import ManagedNode, OK
 from depth_trt_ros.ros.pointcloud import intrinsics_for
 from depth_trt_ros.ros.qos import stream_qos
-from depth_trt_ros.ros.runtime import ros_context, spin
+from depth_trt_ros.ros.runtime import run_node
 from depth_trt_ros.ros.stamp_sync import StampPairer, stamp_ns
 
 STAGES = ('distance', 'publish')
 NAN = float('nan')
-_OK = TransitionCallbackReturn.SUCCESS
-_FAIL = TransitionCallbackReturn.FAILURE
 
 
-class DistanceNode(LifecycleNode):
+class DistanceNode(ManagedNode):
     """Locates every detected object with the depth image of its frame."""
 
     def __init__(self, node_name: str = 'distance_node', **kwargs):
@@ -45,32 +43,24 @@ class DistanceNode(LifecycleNode):
         self.stats = NodeStats(STAGES)
         self.depth_stats = NodeStats(())
         self.config = None
-        self.startup_error = None
         self._inputs = []
         self._info_sub = None
         self._camera_info: Optional[CameraInfo] = None
         self._pairer = None
         self._pubs = {}
-        self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
-        if self.get_parameter('autostart').value:
-            self.trigger_configure()
-            if self.startup_error is None:
-                self.trigger_activate()
+        self.start_if_autostart()
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         try:
             self.config = read_specs(self, DISTANCE_SPECS)
-        except ValueError as error:
-            self.startup_error = str(error)
-            self.get_logger().error(f'cannot configure: {error}')
-            return _FAIL
+        except Exception as error:  # a failed transition must say why, whatever was raised
+            return self.configure_failed(error)
         self.startup_error = None
         qos = stream_qos(self.config['output_qos'], 5)
         self._pubs = {
             'detections': self.create_lifecycle_publisher(Detection3DArray, 'detections_3d', qos),
             'markers': self.create_lifecycle_publisher(MarkerArray, 'detections_3d/markers', qos)}
-        return _OK
+        return OK
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         config = self.config
@@ -97,11 +87,11 @@ class DistanceNode(LifecycleNode):
         for publisher in self._pubs.values():
             self.destroy_publisher(publisher)
         self._pubs.clear()
-        return _OK
+        return OK
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
         self._stop_input()
-        return _OK
+        return OK
 
     def _stop_input(self):
         for subscription in self._inputs:
@@ -180,35 +170,19 @@ class DistanceNode(LifecycleNode):
                 (*box_extent(box, distance, intrinsics), 0.0))
 
     def _publish_diagnostics(self):
-        warnings, errors = [], []
-        if self.startup_error:
-            errors.append(self.startup_error)
+        warnings = []
         if self.config is not None and self.config['depth_type'] == 'metric' \
                 and self._camera_info is None and self._inputs:
             warnings.append('no depth/camera_info yet: x and y of objects unknown')
         info = {'depth_frames_received': str(self.depth_stats.counts['received']),
                 'unmatched': str(self.stats.counts['unmatched'])}
         for subscription in self._inputs:
-            for reason in (subscription.qos_problem,
-                           subscription.silence_reason(self.config['input_timeout'])):
-                if reason:
-                    warnings.append(reason)
-        status = to_status(f'{self.get_name()}: distance', self.get_fully_qualified_name(),
-                           self.stats, info, warnings, errors)
-        msg = DiagnosticArray(status=[status])
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self._diagnostics.publish(msg)
+            warnings += subscription.problems(self.config['input_timeout'])
+        self.publish_status('distance', self.stats, info, warnings)
 
 
 def main(args=None) -> int:
-    with ros_context(args):
-        node = DistanceNode()
-        if node.startup_error is not None:
-            node.get_logger().fatal(f'refusing to start: {node.startup_error}')
-            node.destroy_node()
-            return 1
-        spin([node])
-    return 0
+    return run_node(DistanceNode, args)
 
 
 if __name__ == '__main__':

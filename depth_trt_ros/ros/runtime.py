@@ -39,3 +39,15 @@ def spin(nodes):
         executor.shutdown()
         for node in nodes:
             node.destroy_node()
+
+
+def run_node(node_class, args=None) -> int:
+    """Create ``node_class`` and spin it; exit 1 with the reason if it could not configure."""
+    with ros_context(args):
+        node = node_class()
+        if node.startup_error is not None:
+            node.get_logger().fatal(f'refusing to start: {node.startup_error}')
+            node.destroy_node()
+            return 1
+        spin([node])
+    return 0
