@@ -1,0 +1,27 @@
+"""Inference knows nothing of ROS; ROS plumbing knows nothing of TensorRT or ONNX Runtime."""
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / 'depth_trt_ros'
+ROS_MODULES = ('rclpy', 'sensor_msgs', 'std_msgs', 'diagnostic_msgs', 'vision_msgs',
+               'lifecycle_msgs', 'rcl_interfaces', 'visualization_msgs', 'geometry_msgs')
+RUNTIMES = ('tensorrt', 'tensorrt_rtx', 'onnxruntime')
+
+
+def imported_modules(path: Path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.module
+
+
+@pytest.mark.parametrize('layer,forbidden', [('inference', ROS_MODULES), ('ros', RUNTIMES)])
+def test_layers_keep_to_themselves(layer, forbidden):
+    offences = [f'{path.relative_to(PACKAGE)} imports {module}'
+                for path in (PACKAGE / layer).rglob('*.py')
+                for module in imported_modules(path)
+                if module.split('.')[0] in forbidden]
+    assert not offences, '\n'.join(offences)
