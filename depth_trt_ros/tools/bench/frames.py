@@ -1,10 +1,9 @@
 """Benchmark input: synthetic camera frames, or the images of a rosbag."""
-from pathlib import Path
 from typing import List, Optional, Tuple
 
 import numpy as np
 
-from depth_trt_ros.ros.conversions import image_to_rgb
+from depth_trt_ros.ros.conversions import message_to_pixels
 
 
 def parse_size(text: str) -> Tuple[int, int]:
@@ -34,24 +33,16 @@ def synthetic_frames(width: int, height: int, count: int = 4) -> List[np.ndarray
 
 
 def bag_frames(path: str, topic: Optional[str], limit: int) -> List[np.ndarray]:
-    """Up to ``limit`` RGB frames of the first (or the named) sensor_msgs/Image topic."""
-    from rosbags.highlevel import AnyReader
+    """Up to ``limit`` RGB frames of the named (or the first) image topic of a rosbag."""
+    from depth_trt_ros.ros.bag_replay import choose_image_topics
+    from depth_trt_ros.ros.bags import BagReader
 
-    frames = []
-    with AnyReader([Path(path)]) as reader:
-        images = [c for c in reader.connections if c.msgtype == 'sensor_msgs/msg/Image'
-                  and (topic is None or c.topic == topic)]
-        if not images:
-            raise ValueError(f"bag '{path}' has no sensor_msgs/Image topic"
-                             + (f" named '{topic}'" if topic else ''))
-        wanted = [c for c in images if c.topic == images[0].topic]
-        for connection, _, raw in reader.messages(connections=wanted):
-            frames.append(np.ascontiguousarray(
-                image_to_rgb(reader.deserialize(raw, connection.msgtype))))
-            if len(frames) >= limit:
-                break
+    with BagReader(path) as reader:
+        chosen = choose_image_topics(reader.topics, [topic] if topic else ())[0]
+        frames = [np.ascontiguousarray(message_to_pixels(message.decode()).rgb())
+                  for message, _ in zip(reader.messages([chosen]), range(limit))]
     if not frames:
-        raise ValueError(f"bag '{path}' topic '{wanted[0].topic}' has no messages")
+        raise ValueError(f"bag '{path}' topic '{chosen}' has no messages")
     return frames
 
 
