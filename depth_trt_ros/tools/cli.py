@@ -21,13 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('-v', '--verbose', action='store_true', help='debug logging')
     subparsers = parser.add_subparsers(dest='tool', required=True, metavar='TOOL')
     for name in TOOLS:
-        try:
-            module = importlib.import_module(f'depth_trt_ros.tools.{name}')
-        except ModuleNotFoundError as error:
-            if error.name != f'depth_trt_ros.tools.{name}':
-                raise
-            continue
-        module.register(subparsers)
+        importlib.import_module(f'depth_trt_ros.tools.{name}').register(subparsers)
     return parser
 
 
