@@ -7,7 +7,7 @@ a message that names the parameter and the fix.
 """
 from typing import Dict, Optional
 
-from depth_trt_ros.ros.params import descriptor, Spec, SPECS
+from depth_trt_ros.ros.params import choice_problem, Spec, SPECS
 
 # Camera input, output QoS and lifecycle work as in the depth node.
 COMMON_SPECS: Dict[str, Spec] = {name: SPECS[name] for name in (
@@ -50,16 +50,12 @@ DISTANCE_SPECS: Dict[str, Spec] = {
 }
 
 
-def declare_specs(node, specs: Dict[str, Spec]):
-    for name, spec in specs.items():
-        node.declare_parameter(name, spec.default, descriptor(name, spec))
-
-
 def problem_with(name: str, value, specs: Dict[str, Spec]) -> Optional[str]:
     """Return why ``value`` is wrong for parameter ``name``, or None."""
     spec = specs.get(name)
-    if spec is not None and spec.choices and value not in spec.choices:
-        return f"parameter '{name}' is '{value}': set it to one of {', '.join(spec.choices)}"
+    problem = choice_problem(name, value, spec) if spec is not None else None
+    if problem:
+        return problem
     if name == 'model_path' and not str(value).strip():
         return ("parameter 'model_path' is empty: set a YOLO .onnx file "
                 '(docs/detection.md shows how to export one)')

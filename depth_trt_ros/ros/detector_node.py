@@ -22,7 +22,8 @@ from depth_trt_ros.ros.camera_input import CameraInput
 from depth_trt_ros.ros.conversions import BadImageError, compressed_to_rgb, fill_image, \
     image_to_rgb
 from depth_trt_ros.ros.detection_msgs import to_detection2d_array
-from depth_trt_ros.ros.detection_params import declare_specs, DETECTOR_SPECS, read_specs
+from depth_trt_ros.ros.detection_params import DETECTOR_SPECS, read_specs
+from depth_trt_ros.ros.params import declare_all
 from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms
 from depth_trt_ros.ros.managed_node import ManagedNode, OK
 from depth_trt_ros.ros.qos import stream_qos
@@ -79,7 +80,7 @@ class DetectorNode(ManagedNode):
 
     def __init__(self, node_name: str = 'detector_node', **kwargs):
         super().__init__(node_name, **kwargs)
-        declare_specs(self, DETECTOR_SPECS)
+        declare_all(self, DETECTOR_SPECS)
         self.stats = NodeStats(STAGES)
         self.config = None
         self.detector = None

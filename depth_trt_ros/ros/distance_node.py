@@ -22,7 +22,8 @@ from depth_trt_ros.inference.geometry import Intrinsics
 from depth_trt_ros.ros.camera_input import CameraInput
 from depth_trt_ros.ros.conversions import BadImageError, image_to_depth
 from depth_trt_ros.ros.detection_msgs import corner_box, distance_markers, to_detection3d
-from depth_trt_ros.ros.detection_params import declare_specs, DISTANCE_SPECS, read_specs
+from depth_trt_ros.ros.detection_params import DISTANCE_SPECS, read_specs
+from depth_trt_ros.ros.params import declare_all
 from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms
 from depth_trt_ros.ros.managed_node import ManagedNode, OK
 from depth_trt_ros.ros.pointcloud import intrinsics_for
@@ -39,7 +40,7 @@ class DistanceNode(ManagedNode):
 
     def __init__(self, node_name: str = 'distance_node', **kwargs):
         super().__init__(node_name, **kwargs)
-        declare_specs(self, DISTANCE_SPECS)
+        declare_all(self, DISTANCE_SPECS)
         self.stats = NodeStats(STAGES)
         self.depth_stats = NodeStats(())
         self.config = None

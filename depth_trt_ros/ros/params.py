@@ -116,9 +116,17 @@ def descriptor(name: str, spec: Spec) -> ParameterDescriptor:
     return result
 
 
-def declare_all(node):
-    for name, spec in SPECS.items():
+def declare_all(node, specs: Dict[str, Spec] = SPECS):
+    for name, spec in specs.items():
         node.declare_parameter(name, spec.default, descriptor(name, spec))
+
+
+def choice_problem(name: str, value, spec: Spec) -> Optional[str]:
+    """Return why ``value`` is not one of the choices of ``spec``, or None."""
+    if spec.choices and value not in spec.choices:
+        return (f"parameter '{name}' is '{value}': set it to one of "
+                f"{', '.join(spec.choices)}")
+    return None
 
 
 def check_value(name: str, value, configured: bool = False) -> Optional[str]:
@@ -129,9 +137,9 @@ def check_value(name: str, value, configured: bool = False) -> Optional[str]:
     if configured and spec.configure_only:
         return (f"parameter '{name}' takes effect at configure: deactivate and clean up the "
                 'node (lifecycle), set it, then configure again')
-    if spec.choices and value not in spec.choices:
-        return (f"parameter '{name}' is '{value}': set it to one of "
-                f"{', '.join(spec.choices)}")
+    problem = choice_problem(name, value, spec)
+    if problem:
+        return problem
     if name == 'model_path' and not str(value).strip():
         return "parameter 'model_path' is empty: set a hub id, directory, .onnx or .engine"
     if name == 'image_topics':
