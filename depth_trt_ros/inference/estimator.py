@@ -50,6 +50,14 @@ class Outputs:
     points_rgb: bool = False
 
 
+def require_metric(metric: bool, model: str, how_to_turn_off: str):
+    """Refuse millimetres and point clouds for a relative-depth model, saying what to do."""
+    if not metric:
+        raise ValueError(f"'{model}' is a relative-depth model (inverse depth without unit): "
+                         'depth/mm and points need a metric model (e.g. depth-anything/'
+                         f'Depth-Anything-V2-Metric-Indoor-Small-hf); {how_to_turn_off}')
+
+
 class StageClock:
     """Stage durations via CUDA events on GPU and the host clock on CPU."""
 

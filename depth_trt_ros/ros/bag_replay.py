@@ -15,9 +15,10 @@ from typing import Callable, Dict, List, Optional, Sequence
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 
-from depth_trt_ros.inference.estimator import Outputs
+from depth_trt_ros.inference.estimator import Outputs, require_metric
 from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros.bags import BagReader, BagWriter, CAMERA_INFO_TYPE, IMAGE_TYPES
+from depth_trt_ros.ros.camera_channel import channel_prefix
 from depth_trt_ros.ros.conversions import BadImageError, message_to_pixels
 from depth_trt_ros.ros.depth_outputs import result_messages
 from depth_trt_ros.ros.diagnostics import NodeStats, to_status
@@ -28,9 +29,7 @@ STAGES = ('read', 'convert', 'preprocess', 'infer', 'postprocess', 'write')
 
 def namespace_of(image_topic: str) -> str:
     """``/cam/image`` and ``/cam/image/compressed`` -> ``/cam`` (where depth_node would run)."""
-    topic = image_topic[:-len('/compressed')] if image_topic.endswith('/compressed') \
-        else image_topic
-    return topic.rsplit('/', 1)[0]
+    return channel_prefix(image_topic.removesuffix('/compressed'))
 
 
 def choose_image_topics(available: Dict[str, str], requested: Sequence[str] = ()) -> List[str]:
@@ -111,10 +110,9 @@ class BagReplay:
 
     def __init__(self, service: DepthService, colorized: bool = False, depth_mm: bool = False,
                  points: bool = False, diagnostics_period_s: float = 1.0):
-        if (depth_mm or points) and not service.metric:
-            raise ValueError(f"{service.describe()['model']} is a relative-depth model: "
-                             'depth/mm and points need a metric model (e.g. depth-anything/'
-                             'Depth-Anything-V2-Metric-Indoor-Small-hf, or random:small-metric)')
+        if depth_mm or points:
+            require_metric(service.metric, service.describe()['model'],
+                           'leave out --depth-mm and --points (random:small-metric tests them)')
         self.service = service
         self.outputs = Outputs(colorized=colorized, depth_mm=depth_mm)
         self.points = points

@@ -11,6 +11,7 @@ from typing import Dict, Optional, Tuple
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
 from depth_trt_ros.inference.backends import BACKEND_NAMES
+from depth_trt_ros.inference.estimator import require_metric
 from depth_trt_ros.inference.model import DEFAULT_MODEL
 from depth_trt_ros.inference.postprocess import COLORMAPS
 from depth_trt_ros.ros.camera_channel import channel_prefix
@@ -171,12 +172,9 @@ def read_config(node) -> DepthNodeConfig:
 def check_outputs(config: DepthNodeConfig):
     """Return a check that refuses metric-only outputs for a relative-depth model."""
     def check(metric: bool):
-        if (config.publish_depth_mm or config.publish_points) and not metric:
-            raise ValueError(
-                f"'{config.model_path}' is a relative-depth model (inverse depth without "
-                'unit): depth/mm and points need a metric model (e.g. '
-                'depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf); set '
-                'publish_depth_mm and publish_points to false')
+        if config.publish_depth_mm or config.publish_points:
+            require_metric(metric, config.model_path,
+                           'set publish_depth_mm and publish_points to false')
     return check
 
 
