@@ -84,12 +84,44 @@ def test_buffers_are_reused_until_the_shape_changes():
     assert buffers.reallocations == 2
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+
+
+@needs_cuda
 def test_cuda_graph_replays_the_function():
     runner = CudaGraphRunner(lambda x: x * 2 + 1, torch.device('cuda'))
     for _ in range(3):
         x = torch.randn(4, device='cuda')
         torch.testing.assert_close(runner(x), x * 2 + 1)
+
+
+@needs_cuda
+def test_cuda_graph_options_are_part_of_the_key_and_old_graphs_are_dropped():
+    runner = CudaGraphRunner(lambda x, scale: {'y': x * scale}, torch.device('cuda'),
+                             max_graphs=2)
+    x = torch.randn(4, device='cuda')
+    for scale in (1.0, 2.0, 3.0):
+        torch.testing.assert_close(runner(x, scale=scale)['y'], x * scale)
+    assert len(runner) == 2
+    torch.testing.assert_close(runner(x, scale=1.0)['y'], x)
+
+
+@needs_cuda
+def test_graphed_stages_give_the_eager_results():
+    backend = create_backend('torch', 'random:tiny', 'cuda', 'fp32', cuda_graph=False)
+    graphed, eager = (DepthEstimator(backend, 140, cuda_graph=flag) for flag in (True, False))
+    frame = data.coffee()
+    for bgr in (False, True):
+        for _ in range(2):
+            got = graphed.estimate(frame, colorized=True, bgr=bgr)
+        want = eager.estimate(frame, colorized=True, bgr=bgr)
+        np.testing.assert_allclose(got.depth, want.depth, rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(got.colorized, want.colorized)
+    graphed.set_colormap('gray')
+    eager.set_colormap('gray')
+    np.testing.assert_array_equal(graphed.estimate(frame, colorized=True).colorized,
+                                  eager.estimate(frame, colorized=True).colorized)
+    assert graphed.graphed_stages == 4 and eager.graphed_stages == 0
 
 
 def test_bgr_frames_are_swapped_on_the_device():

@@ -3,7 +3,10 @@ DepthEstimator: frames in, depth out, on the backend's device.
 
 preprocess -> backend -> postprocess, with one host->device copy of the uint8
 frame, one device->host copy of the result, and per-stage timings read from
-CUDA events (so timing adds no synchronisation).
+CUDA events (so timing adds no synchronisation). On CUDA the pre- and
+postprocessing stages replay as CUDA graphs: a frame then costs the host a
+dozen calls instead of a hundred kernel launches, which matters as much as GPU
+time when a node's other threads want the same Python interpreter.
 """
 from dataclasses import dataclass, field
 import time
@@ -12,7 +15,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from depth_trt_ros.inference.backends.base import Backend, TensorBuffers
+from depth_trt_ros.inference.backends.base import Backend, CudaGraphRunner, TensorBuffers
 from depth_trt_ros.inference.geometry import back_project, Intrinsics, mark_invalid, pack_rgb, \
     to_millimetres
 from depth_trt_ros.inference.postprocess import colorize, colormap_lut, resize_depth
@@ -85,22 +88,39 @@ class DepthEstimator:
     """Depth-Anything-V2 on any backend; knows nothing about ROS."""
 
     def __init__(self, backend: Backend, input_size: int = DEFAULT_INPUT_SIZE,
-                 colormap: str = 'inferno'):
+                 colormap: str = 'inferno', cuda_graph: bool = True):
         self.backend = backend
         self.device = backend.device
         self.input_size = input_size
         self.preprocess = Preprocessor(input_size, self.device, backend.input_dtype)
+        self._lut = None
         self.set_colormap(colormap)
         cuda = self.device.type == 'cuda'
         self._host = TensorBuffers(torch.device('cpu'), pin_memory=cuda)
         self._device_buffers = TensorBuffers(self.device)
+        graphed = cuda and cuda_graph
+        self._preprocess = CudaGraphRunner(self.preprocess, self.device) if graphed \
+            else self.preprocess
+        self._views = CudaGraphRunner(self._compute_views, self.device) if graphed \
+            else self._compute_views
+
+    @property
+    def graphed_stages(self) -> int:
+        """How many pre/postprocessing CUDA graphs are captured (0 when not graphed)."""
+        return sum(len(stage) for stage in (self._preprocess, self._views)
+                   if isinstance(stage, CudaGraphRunner))
 
     @property
     def metric(self) -> bool:
         return self.backend.metric
 
     def set_colormap(self, name: str):
-        self._lut = colormap_lut(name, self.device)
+        lut = colormap_lut(name, self.device)
+        if self._lut is None:
+            self._lut = lut
+        else:
+            # In place: captured postprocessing graphs read this very tensor.
+            self._lut.copy_(lut)
 
     def network_size(self, height: int, width: int):
         return network_input_size(height, width, self.input_size)
@@ -129,10 +149,24 @@ class DepthEstimator:
         clock = StageClock(self.device)
         clock.mark('start')
         batch = self._upload(frames)
-        pixel_values = self.preprocess(batch, bgr)
+        pixel_values = self._preprocess(batch, bgr=bgr)
         clock.mark('preprocess')
         predicted = self.backend.infer(pixel_values)
         clock.mark('infer')
+        views = self._views(predicted, batch, height=height, width=width, outputs=outputs,
+                            bgr=bgr)
+        host = {name: self._download(name, view) for name, view in views.items()}
+        clock.mark('postprocess')
+        if self.device.type == 'cuda':
+            torch.cuda.current_stream(self.device).synchronize()
+        timings = clock.durations_ms()
+        return [DepthResult(metric=self.metric, timings_ms=dict(timings),
+                            **{name: array[i].copy() for name, array in host.items()})
+                for i in range(len(frames))]
+
+    def _compute_views(self, predicted: torch.Tensor, frames: torch.Tensor, height: int,
+                       width: int, outputs: Outputs, bgr: bool) -> Dict[str, torch.Tensor]:
+        """Return every requested view of the network output, on the device."""
         depth = resize_depth(predicted, height, width)
         if self.metric:
             depth = mark_invalid(depth)
@@ -144,16 +178,9 @@ class DepthEstimator:
             views['depth_mm'] = to_millimetres(depth)
         if outputs.intrinsics:
             points = torch.stack([back_project(d, outputs.intrinsics) for d in depth])
-            colours = batch.flip(-1) if bgr else batch
+            colours = frames.flip(-1) if bgr else frames
             views['points'] = pack_rgb(points, colours) if outputs.points_rgb else points
-        host = {name: self._download(name, view) for name, view in views.items()}
-        clock.mark('postprocess')
-        if self.device.type == 'cuda':
-            torch.cuda.current_stream(self.device).synchronize()
-        timings = clock.durations_ms()
-        return [DepthResult(metric=self.metric, timings_ms=dict(timings),
-                            **{name: array[i].copy() for name, array in host.items()})
-                for i in range(len(frames))]
+        return views
 
     def _upload(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
         shape = (len(frames), *frames[0].shape)
@@ -176,6 +203,9 @@ class DepthEstimator:
         return host.numpy()
 
     def close(self):
+        for stage in (self._preprocess, self._views):
+            if isinstance(stage, CudaGraphRunner):
+                stage.clear()
         self._host.clear()
         self._device_buffers.clear()
         self.backend.close()

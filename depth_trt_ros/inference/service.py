@@ -28,7 +28,7 @@ def build_estimator(config, log: Callable[[str], None]) -> DepthEstimator:
         resolve_precision(config.precision, device)
     options = {'cuda_graph': config.cuda_graph} if kind in ('torch', 'tensorrt') else {}
     backend = create_backend(kind, config.model_path, device, precision, **options)
-    estimator = DepthEstimator(backend, config.input_size, config.colormap)
+    estimator = DepthEstimator(backend, config.input_size, config.colormap, config.cuda_graph)
     loaded = time.perf_counter()
     estimator.warmup(*backend.warmup_frame_size)
     log(f'{kind} backend on {device} ({backend.precision}) loaded {config.model_path} in '

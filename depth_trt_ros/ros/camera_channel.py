@@ -22,7 +22,8 @@ class CameraChannel:
     """
     Subscriptions and publishers of one camera.
 
-    Frames reach ``on_message(channel, data)`` still serialized (``msg_type``).
+    Frames reach ``on_message(channel, data)`` still serialized (``msg_type``),
+    one at a time: the next one is taken after ``resume``.
     """
 
     def __init__(self, node, image_topic: str, config, stats, on_message):
@@ -45,12 +46,18 @@ class CameraChannel:
         self.msg_type = CompressedImage if compressed else Image
         self.input = CameraInput(self._node, self.msg_type, topic,
                                  lambda data: self._on_message(self, data), self._stats,
-                                 config.qos, config.qos_depth, channel=self.label, raw=True)
+                                 config.qos, config.qos_depth, channel=self.label, raw=True,
+                                 gated=True)
         self.input.start()
         # Best effort matches camera_info publishers of either reliability.
         self._info_subscription = self._node.create_subscription(
             CameraInfo, join_topic(self.prefix, 'camera_info'), self._on_camera_info,
             stream_qos('best_effort', 5))
+
+    def resume(self):
+        """Let the next frame in: the input holds new frames in DDS until then."""
+        if self.input is not None:
+            self.input.resume()
 
     def _on_camera_info(self, msg: CameraInfo):
         self.outputs.camera_info = msg

@@ -148,11 +148,12 @@ class DepthNode(ManagedNode):
 
     # data path ---------------------------------------------------------------
     def _on_image(self, channel: CameraChannel, data: bytes):
-        """Subscription callback: keep only the newest (still serialized) frame per camera."""
+        """Subscription callback: hand the (still serialized) frame to the inference thread."""
         channel.frame_counter += 1
         skip = self.config.frame_skip
         if skip and (channel.frame_counter - 1) % (skip + 1):
             self.stats.count('skipped', channel=channel.label)
+            channel.resume()
         elif self._mailbox.put(id(channel), (channel, data)):
             self.stats.count('dropped', channel=channel.label)
 
@@ -160,6 +161,8 @@ class DepthNode(ManagedNode):
         """Convert every waiting frame, then run same-sized frames as one batch."""
         groups = defaultdict(list)
         for _, (channel, data) in items:
+            # The next frame may come in while this one is processed, not more.
+            channel.resume()
             frame = self._convert(channel, data)
             if frame is not None:
                 height, width = frame.pixels.array.shape[:2]

@@ -47,6 +47,8 @@ DISTANCE_SPECS: Dict[str, Spec] = {
     'marker_lifetime': Spec(0.5, 'Seconds a distance marker stays visible',
                             float_range=(0.0, 60.0)),
     **COMMON_SPECS,
+    # Pairing by stamp needs the messages that arrive while its partner is on the way.
+    'qos_depth': Spec(5, 'Input history depth of each stream', int_range=(1, 100, 1)),
 }
 
 

@@ -108,7 +108,7 @@ class DetectorNode(ManagedNode):
         self._camera = CameraInput(
             self, CompressedImage if compressed else Image,
             'image/compressed' if compressed else 'image', self._on_image, self.stats,
-            self.config['qos'], self.config['qos_depth'])
+            self.config['qos'], self.config['qos_depth'], gated=True)
         self._camera.start()
         self._pipeline = Pipeline(self._mailbox, self._infer, self._publish, self._discard)
         self._pipeline.start()
@@ -145,11 +145,14 @@ class DetectorNode(ManagedNode):
         self.stats.count('dropped', len(self._mailbox.clear()))
 
     def _on_image(self, msg):
-        """Subscription callback: keep only the newest frame."""
+        """Subscription callback: hand the frame to the inference thread."""
         if self._mailbox.put('image', msg):
             self.stats.count('dropped')
 
     def _infer(self, items) -> List[_Job]:
+        if self._camera is not None:
+            # The next frame may come in while this one is processed, not more.
+            self._camera.resume()
         jobs = []
         for _, msg in items:
             started = time.perf_counter()

@@ -60,7 +60,8 @@ SPECS: Dict[str, Spec] = {
                             ('raw', 'compressed')),
     'qos': Spec('auto', "Input reliability: 'auto' matches the camera's publishers, "
                 "or best_effort / reliable", RELIABILITIES),
-    'qos_depth': Spec(5, 'Input history depth', int_range=(1, 100, 1)),
+    'qos_depth': Spec(1, 'Input history depth: frames DDS keeps while the node is busy; '
+                      '1 = the node always takes the newest', int_range=(1, 100, 1)),
     'output_qos': Spec('reliable', "Output reliability; 'reliable' reaches both reliable "
                        'and best-effort subscribers', ('best_effort', 'reliable')),
     'input_timeout': Spec(5.0, 'Seconds without input before diagnostics warn',

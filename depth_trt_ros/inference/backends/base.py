@@ -91,41 +91,53 @@ class TensorBuffers:
 
 class CudaGraphRunner:
     """
-    Replays ``fn`` as a CUDA graph per input shape; launches cost ~nothing.
+    Replays ``fn`` as a CUDA graph per input shape and options; launches cost ~nothing.
 
-    ``fn`` reads a static input tensor and returns an output tensor; the graph
-    is captured on the first call with a new shape (after a warm-up run on a
-    side stream, as CUDA requires) and replayed afterwards.
+    ``fn(*tensors, **options)`` returns a tensor (or a dict of them). The graph
+    is captured on the first call with new shapes or options (after a warm-up
+    run on a side stream, as CUDA requires) and replayed afterwards: inputs are
+    copied into the graph's own tensors, and the returned outputs are the
+    graph's, valid until the next call. Options are baked into the capture
+    (Python values become kernel arguments), so they are part of the key. At
+    most ``max_graphs`` stay captured, the least recently used going first.
     """
 
-    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], device: torch.device):
+    def __init__(self, fn: Callable[..., object], device: torch.device, max_graphs: int = 8):
         self._fn = fn
         self._device = device
-        self._graphs: Dict[Tuple, Tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor]] = {}
+        self._max_graphs = max_graphs
+        self._graphs: Dict[Tuple, Tuple[torch.cuda.CUDAGraph, Tuple[torch.Tensor, ...],
+                                        object]] = {}
 
-    def __call__(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        key = (tuple(pixel_values.shape), pixel_values.dtype)
-        entry = self._graphs.get(key)
+    def __call__(self, *tensors: torch.Tensor, **options):
+        key = (tuple((t.shape, t.dtype) for t in tensors), tuple(sorted(options.items())))
+        entry = self._graphs.pop(key, None)
         if entry is None:
-            entry = self._capture(pixel_values)
-            self._graphs[key] = entry
-        graph, static_input, static_output = entry
-        static_input.copy_(pixel_values)
+            entry = self._capture(tensors, options)
+            while len(self._graphs) >= self._max_graphs:
+                del self._graphs[next(iter(self._graphs))]
+        self._graphs[key] = entry
+        graph, static_inputs, static_output = entry
+        for static, tensor in zip(static_inputs, tensors):
+            static.copy_(tensor)
         graph.replay()
         return static_output
 
-    def _capture(self, pixel_values: torch.Tensor):
-        static_input = pixel_values.clone()
+    def _capture(self, tensors, options):
+        static_inputs = tuple(t.clone() for t in tensors)
         side = torch.cuda.Stream(self._device)
         side.wait_stream(torch.cuda.current_stream(self._device))
         with torch.cuda.stream(side):
             for _ in range(2):
-                self._fn(static_input)
+                self._fn(*static_inputs, **options)
         torch.cuda.current_stream(self._device).wait_stream(side)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            static_output = self._fn(static_input)
-        return graph, static_input, static_output
+            static_output = self._fn(*static_inputs, **options)
+        return graph, static_inputs, static_output
+
+    def __len__(self) -> int:
+        return len(self._graphs)
 
     def clear(self):
         self._graphs.clear()

@@ -18,7 +18,7 @@ def build(args) -> DepthEstimator:
     kind = choose_backend(args.backend, args.model)
     options = {'cuda_graph': args.cuda_graph} if kind in ('torch', 'tensorrt') else {}
     backend = create_backend(kind, args.model, device, precision, **options)
-    return DepthEstimator(backend, args.input_size)
+    return DepthEstimator(backend, args.input_size, cuda_graph=args.cuda_graph)
 
 
 class Run:

@@ -39,8 +39,9 @@ def camera_results(sent: Dict, arrivals: Sequence[Arrival], before: Dict[str, st
               'node_bad': node['bad'], 'node_failed': node['failed'],
               'node_lost_in_transport': node['lost_in_transport'],
               'input_lost': sent['sent'] - node['received']}
-    # Every frame sent and not received must be explained by a counter of the node.
-    frames['unaccounted'] = frames['lost'] - (frames['input_lost'] + node['dropped']
+    # Every frame sent and not received must be explained by a counter of the node; frames
+    # it never took are dropped (overwritten in its DDS reader) or lost in transport.
+    frames['unaccounted'] = frames['lost'] - (node['dropped'] + node['lost_in_transport']
                                               + node['skipped'] + node['bad'] + node['failed'])
     return {'topic': sent['topic'], 'publish_rate_hz': sent['publish_rate_hz'],
             'publisher_matched': sent['matched'],
