@@ -3,11 +3,12 @@
 # per run in OUTDIR, then a combined table with the targets checked, printed last.
 #
 #   benchmarks/run_gpu.sh OUTDIR [--quick]
-#   RUNS=large_data REUSE=OLD_OUTDIR benchmarks/run_gpu.sh OUTDIR
+#   RUNS=large_data [REUSE=OLD_OUTDIR] benchmarks/run_gpu.sh OUTDIR
 #
-# RUNS=large_data repeats the ros runs with FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA on every
-# process (and the pipeline run), taking the baseline and model runs from REUSE, so that a
-# second call measures transport without paying for the model runs again.
+# RUNS=large_data runs the ros runs with FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA on every
+# process (and the baseline, model and pipeline runs they are compared with); with REUSE, the
+# baseline and model runs come from that earlier OUTDIR instead, so that a second call
+# measures transport without paying for the model runs again.
 #
 # Run from the repository root. Where .gpu-wheels/ exists (ROS Kilted cp312 wheels, made by
 # ../shared/tools/gpu-ros-wheels.sh) a venv over the base interpreter gets them first, so
@@ -72,8 +73,14 @@ bench() {
 }
 
 large_data_runs() {
-  cp "${REUSE:?RUNS=large_data needs REUSE=OUTDIR of an earlier run}"/baseline-*.json \
-    "$REUSE/model-all-graph-$size.json" "$out/"
+  if [[ -n ${REUSE:-} ]]; then
+    cp "$REUSE"/baseline-*.json "$REUSE/model-all-graph-$size.json" "$out/"
+  else
+    bench "baseline-$size" 30 baseline "${engine[@]}" --size "$size" \
+      --iterations "$baseline_iterations" --warmup 3
+    bench "model-all-graph-$size" 30 model "${engine[@]}" --stages all --size "$size" \
+      "${model_loop[@]}" --baseline "$out/baseline-$size.json"
+  fi
   base=(--baseline "$out/baseline-$size.json")
   bench "pipeline-$size" 30 pipeline "${engine[@]}" --size "$size" "${model_loop[@]}" \
     "${base[@]}"

@@ -123,6 +123,8 @@ def _ratio(value: float, reference: float, minimum: float,
 
 def _no_growth(report: Dict) -> Tuple[str, str]:
     results = report['results']
+    if 'p50' not in results['latency_ms']:
+        return f"no depth arrived of {results['frames']['sent']} frames sent", 'FAIL'
     drift = results['latency_drift']['drift_ms']
     allowed = max(0.2 * results['latency_ms']['p50'], 2.0)
     frames = results['frames']
