@@ -11,8 +11,11 @@
 # measures transport without paying for the model runs again.
 #
 # Run from the repository root. Where .gpu-wheels/ exists (ROS Kilted cp312 wheels, made by
-# ../shared/tools/gpu-ros-wheels.sh) a venv over the base interpreter gets them first, so
-# torch (CUDA) and rclpy live in one interpreter; otherwise $PYTHON (default python3) is used.
+# ../shared/tools/gpu-ros-wheels.sh, plus rosbags and its dependencies from `pip download
+# rosbags apsw backports.zstd lz4 ruamel.yaml ruamel.yaml.clib --no-deps --only-binary=:all:
+# --python-version 3.12 --platform manylinux_2_28_x86_64`, which every tool module imports),
+# a venv over the base interpreter gets them first, so torch (CUDA) and rclpy live in one
+# interpreter; otherwise $PYTHON (default python3) is used.
 # --quick: CPU, random:tiny, tiny frames, few iterations -- the same runs, to check the script.
 # Weights are random (random:small = DA-V2-Small architecture): timings valid, depth not.
 set -uo pipefail

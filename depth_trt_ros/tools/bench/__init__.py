@@ -15,6 +15,7 @@ from pathlib import Path
 
 from depth_trt_ros.inference.backends import BACKEND_NAMES
 from depth_trt_ros.inference.preprocess import DEFAULT_INPUT_SIZE
+from depth_trt_ros.ros.params import SPECS
 from depth_trt_ros.tools.bench.report import environment, model_note, write_report
 from depth_trt_ros.tools.bench.summary import register as register_summary
 
@@ -51,7 +52,9 @@ def _ros_options(parser: argparse.ArgumentParser):
     parser.add_argument('--cameras', type=int, default=1, help='cameras, one topic each')
     parser.add_argument('--qos', choices=('reliable', 'best_effort'), default='reliable',
                         help='input reliability of publishers and nodes')
-    parser.add_argument('--qos-depth', type=int, default=5, help='input history depth')
+    parser.add_argument('--qos-depth', type=int, default=SPECS['qos_depth'].default,
+                        help="the node's input history depth (default: the node's, "
+                        '%(default)s); publishers keep 5, as camera drivers do')
     parser.add_argument('--large-data', action='store_true',
                         help='FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA on every process '
                         '(otherwise unset on every process)')

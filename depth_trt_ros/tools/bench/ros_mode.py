@@ -67,7 +67,7 @@ def node_command(args, namespace: str, cameras: List[str]) -> List[str]:
 def publisher_command(args, namespace: str) -> List[str]:
     command = [sys.executable, '-m', 'depth_trt_ros.tools.bench.publisher',
                '--namespace', namespace, '--rate', str(args.rate), '--size', args.size,
-               '--qos', args.qos, '--qos-depth', str(args.qos_depth), '--pause', str(PAUSE_S),
+               '--qos', args.qos, '--pause', str(PAUSE_S),
                '--duration', str(args.duration), '--match-timeout', str(PUBLISHER_MATCH_S)]
     if args.bag:
         command += ['--bag', args.bag] + (['--bag-topic', args.bag_topic]
