@@ -152,7 +152,8 @@ def load_yolo_backend(kind: str, model_path: str, device: str, precision: str) -
                              f"'{kind}' is not available for detection): export it as "
                              'docs/detection.md describes')
     return create_backend(kind, model_path, device, precision, input_name=None,
-                          output_name=None, output_shape=None)
+                          output_name=None, output_shape=None,
+                          how_to_export='as docs/detection.md describes')
 
 
 class YoloDetector:
