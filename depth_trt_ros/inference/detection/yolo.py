@@ -183,6 +183,12 @@ class YoloDetector:
                              'postprocess': (time.perf_counter() - inferred) * 1e3}
         return result
 
+    def describe(self) -> Dict[str, str]:
+        """Backend, model, device and class count, for diagnostics and reports."""
+        backend = self.backend.info()
+        return {'backend': backend.backend, 'model': backend.model, 'device': backend.device,
+                'classes': str(len(self.class_names))}
+
     def _to_image(self, decoded, geometry: LetterboxGeometry) -> Detections:
         boxes, scores, class_ids = decoded
         return Detections(geometry.to_image(boxes).cpu().numpy(), scores.cpu().numpy(),
