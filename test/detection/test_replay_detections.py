@@ -21,12 +21,12 @@ from depth_trt_ros.inference.estimator import DepthResult, STAGES
 from depth_trt_ros.inference.geometry import Intrinsics
 from depth_trt_ros.ros.bag_replay import BagReplay
 from depth_trt_ros.ros.bags import BagReader, BagWriter
-from depth_trt_ros.ros.conversions import fill_image, image_to_depth, image_to_rgb
+from depth_trt_ros.ros.conversions import fill_image, image_to_depth, message_to_pixels
 from depth_trt_ros.ros.detection_msgs import corner_box
 from depth_trt_ros.ros.detection_params import DETECTOR_SPECS, DISTANCE_SPECS
 from depth_trt_ros.ros.detector_node import build_detector
-from depth_trt_ros.ros.sample_bag import CAMERA_INFO_TOPIC, IMAGE_TOPIC, SAMPLE_NAMESPACE, \
-    write_sample_bag
+from depth_trt_ros.ros.sample_bag import CAMERA_INFO_TOPIC, COMPRESSED_TOPIC, IMAGE_TOPIC, \
+    SAMPLE_NAMESPACE, write_sample_bag
 from depth_trt_ros.tools.cli import main as cli_main
 from detection.test_yolo import BOXES, NAMES, SCORES
 from detection.yolo_models import constant_boxes_model, tiny_yolo_model
@@ -78,13 +78,17 @@ def detector(models):
     detector.close()
 
 
-@pytest.fixture(scope='module', params=['sqlite3', 'mcap'])
+# Both storages; compressed frames decode to BGR, which the detector must get as RGB.
+@pytest.fixture(scope='module', params=[('sqlite3', IMAGE_TOPIC), ('mcap', COMPRESSED_TOPIC)],
+                ids=['sqlite3-raw', 'mcap-compressed'])
 def replayed(request, tmp_path_factory, detector):
     """Replay the sample bag with the tiny YOLO and metric depth: (input, output, report)."""
-    folder = tmp_path_factory.mktemp(request.param)
+    storage, topic = request.param
+    folder = tmp_path_factory.mktemp(storage)
     sample, out = folder / 'sample', folder / 'out'
-    write_sample_bag(sample, frames=FRAMES, storage=request.param)
-    return sample, out, BagReplay(BrightnessDepth(), detector=detector).run(sample, out)
+    write_sample_bag(sample, frames=FRAMES, storage=storage)
+    report = BagReplay(BrightnessDepth(), detector=detector).run(sample, out, [topic])
+    return sample, out, report
 
 
 def decoded(path, topic):
@@ -98,13 +102,15 @@ def messages(path, topic):
 
 def test_each_frame_gets_the_detectors_boxes_with_the_images_stamp(replayed, detector):
     sample, out, report = replayed
-    images = decoded(sample, IMAGE_TOPIC)
+    with BagReader(out) as bag:
+        topic = next(t for t in (IMAGE_TOPIC, COMPRESSED_TOPIC) if t in bag.topics)
+    images = decoded(sample, topic)
     found = decoded(out, DETECTIONS)
     assert [t for t, _ in found] == [t for t, _ in images], 'one array per frame, bag times'
     total = 0
     for (_, image), (_, array) in zip(images, found):
         assert array.header == image.header
-        expected = detector.detect(image_to_rgb(image))
+        expected = detector.detect(message_to_pixels(image).rgb())
         boxes = np.array([corner_box(d) for d in array.detections]).reshape(-1, 4)
         np.testing.assert_allclose(boxes, expected.boxes, atol=1e-3)
         assert [(d.results[0].hypothesis.class_id, d.results[0].hypothesis.score)
