@@ -9,6 +9,8 @@ setup(
     name=PACKAGE,
     version='0.1.0',
     packages=find_packages(exclude=['test']),
+    # Message definitions that replay registers with rosbags to write vision_msgs to bags.
+    package_data={PACKAGE: ['interfaces/*/msg/*.msg']},
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
         ('share/' + PACKAGE, ['package.xml']),

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build the test-only interface packages in test/interfaces (vision_msgs) into
 # real rosidl-generated rclpy types, for machines whose ROS 2 comes from PyPI
-# wheels, where vision_msgs is not available.
+# wheels, where vision_msgs is not available. Their message definitions are
+# package data in depth_trt_ros/interfaces/<package>/msg (replay registers them
+# with rosbags), so the tests build exactly what the package ships.
 #   scripts/build_test_interfaces.sh [--python PYTHON]
 # PYTHON is the interpreter of the ROS 2 environment the tests run in (default:
 # python3 on PATH). The last line printed is the install prefix; source
@@ -35,6 +37,7 @@ case $distro in
 esac
 
 sources=test/interfaces
+definitions=depth_trt_ros/interfaces
 root=.cache/test_interfaces/$distro
 mkdir -p "$root"
 # Concurrent test runs wait for one build instead of deleting each other's.
@@ -42,8 +45,8 @@ exec 9>"$root/.lock"
 flock 9
 install=$root/install
 requirements=$sources/tools-$distro.txt
-stamp="$({ cat "$0"; find "$sources" -type f | LC_ALL=C sort | xargs cat; echo "$python"; } \
-         | sha256sum | cut -c1-16)"
+stamp="$({ cat "$0"; find "$sources" "$definitions" -type f | LC_ALL=C sort | xargs cat
+           echo "$python"; } | sha256sum | cut -c1-16)"
 if [ -f "$install/.stamp" ] && [ "$(cat "$install/.stamp")" = "$stamp" ]; then
   echo "$PWD/$install"
   exit 0

@@ -16,16 +16,27 @@ from depth_trt_ros.tools.node_process import node_command
 os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random(os.getpid()).randint(120, 200)))
 
 
-@pytest.fixture(scope='session')
-def tiny_service():
-    """Load random:tiny on the CPU at the smallest input size: the real code path, quickly."""
+def _tiny(model: str):
+    """Load ``model`` on the CPU at the smallest input size: the real code path, quickly."""
     from depth_trt_ros.inference.service import DepthService
     from depth_trt_ros.tools.model_options import EstimatorConfig
 
-    service = DepthService.load(EstimatorConfig(model_path='random:tiny', device='cpu',
+    service = DepthService.load(EstimatorConfig(model_path=model, device='cpu',
                                                 input_size=140), lambda _: None)
     yield service
     service.release()
+
+
+@pytest.fixture(scope='session')
+def tiny_service():
+    """Relative depth of random weights (random:tiny)."""
+    yield from _tiny('random:tiny')
+
+
+@pytest.fixture(scope='session')
+def tiny_metric_service():
+    """Metric depth of random weights (random:tiny-metric): about 10 m everywhere."""
+    yield from _tiny('random:tiny-metric')
 
 
 @pytest.fixture(scope='module')

@@ -144,16 +144,10 @@ def test_inference_failures_are_counted_not_raised(sample_bag, tmp_path):
     assert (report.frames_written, dict(report.bad_by_reason)) == (0, {'inference': FRAMES})
 
 
-def test_metric_model_writes_depth_mm_and_points_from_camera_info(sample_bag, tmp_path):
-    from depth_trt_ros.inference.service import DepthService
-    from depth_trt_ros.tools.model_options import EstimatorConfig
-
-    metric = DepthService.load(EstimatorConfig(model_path='random:tiny-metric', device='cpu',
-                                               input_size=140), lambda _: None)
-    try:
-        report = BagReplay(metric, depth_mm=True, points=True).run(sample_bag, tmp_path / 'out')
-    finally:
-        metric.release()
+def test_metric_model_writes_depth_mm_and_points_from_camera_info(sample_bag, tmp_path,
+                                                                  tiny_metric_service):
+    replay = BagReplay(tiny_metric_service, depth_mm=True, points=True)
+    report = replay.run(sample_bag, tmp_path / 'out')
     assert report.frames_written == FRAMES
     depth_mm = _decoded(tmp_path / 'out', '/camera/depth/mm')
     points = _decoded(tmp_path / 'out', '/camera/points')

@@ -5,16 +5,18 @@ Offline depth over a recorded bag: image topics in, depth topics out, as fast as
 it reads a rosbag2, converts each frame with the node's conversion module,
 runs a :class:`DepthService`, and writes what depth_node would have published
 with the recorded stamps, frame ids and bag times, plus ``/diagnostics``.
+Given a YOLO detector, it also writes what detector_node and distance_node
+would have published for the frame (see bag_detections).
 A frame that cannot be decoded is counted by reason and skipped.
 """
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 from diagnostic_msgs.msg import DiagnosticArray
-import numpy as np
 
+from depth_trt_ros.inference.detection.yolo import YoloDetector
 from depth_trt_ros.inference.estimator import Outputs, require_metric
 from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros.bags import BagReader, BagWriter, CAMERA_INFO_TYPE, IMAGE_TYPES
@@ -23,8 +25,7 @@ from depth_trt_ros.ros.conversions import BadImageError, message_to_pixels
 from depth_trt_ros.ros.depth_outputs import result_messages
 from depth_trt_ros.ros.diagnostics import NodeStats, to_status
 from depth_trt_ros.ros.pointcloud import intrinsics_for
-
-STAGES = ('read', 'convert', 'preprocess', 'infer', 'postprocess', 'write')
+from depth_trt_ros.ros.replay_report import ReplayReport, STAGES
 
 
 def namespace_of(image_topic: str) -> str:
@@ -61,59 +62,21 @@ def choose_image_topics(available: Dict[str, str], requested: Sequence[str] = ()
     return chosen
 
 
-@dataclass
-class ReplayReport:
-    """What a replay did: frame counts, throughput, per-stage timings, bad frames."""
-
-    frames_read: int = 0
-    frames_written: int = 0
-    bad_by_reason: Counter = field(default_factory=Counter)
-    elapsed_s: float = 0.0
-    timings_ms: Dict[str, List[float]] = field(
-        default_factory=lambda: {stage: [] for stage in STAGES})
-    description: Dict[str, str] = field(default_factory=dict)
-
-    @property
-    def frames_bad(self) -> int:
-        return sum(self.bad_by_reason.values())
-
-    @property
-    def throughput_fps(self) -> float:
-        return self.frames_written / self.elapsed_s if self.elapsed_s > 0 else 0.0
-
-    def stage_percentiles(self) -> Dict[str, Dict[str, float]]:
-        return {stage: {'p50': round(float(np.percentile(values, 50)), 3),
-                        'p95': round(float(np.percentile(values, 95)), 3)}
-                for stage, values in self.timings_ms.items() if values}
-
-    def as_dict(self) -> dict:
-        return {'frames_read': self.frames_read, 'frames_written': self.frames_written,
-                'frames_bad': self.frames_bad, 'bad_by_reason': dict(self.bad_by_reason),
-                'elapsed_s': round(self.elapsed_s, 3),
-                'throughput_fps': round(self.throughput_fps, 3),
-                'stages_ms': self.stage_percentiles(), 'estimator': self.description}
-
-    def as_text(self) -> str:
-        lines = [f'frames: {self.frames_read} read, {self.frames_written} written, '
-                 f'{self.frames_bad} bad',
-                 f'throughput: {self.throughput_fps:.2f} frames/s over {self.elapsed_s:.1f} s',
-                 f"{'stage':<12}{'p50 ms':>10}{'p95 ms':>10}"]
-        for stage, values in self.stage_percentiles().items():
-            lines.append(f"{stage:<12}{values['p50']:>10.2f}{values['p95']:>10.2f}")
-        for reason, count in sorted(self.bad_by_reason.items()):
-            lines.append(f'bad frames ({reason}): {count}')
-        return '\n'.join(lines)
-
-
 class BagReplay:
     """Runs depth over the image topics of a bag and writes the results to another bag."""
 
     def __init__(self, service: DepthService, colorized: bool = False, depth_mm: bool = False,
-                 points: bool = False, diagnostics_period_s: float = 1.0):
+                 points: bool = False, diagnostics_period_s: float = 1.0,
+                 detector: Optional[YoloDetector] = None):
         if depth_mm or points:
             require_metric(service.metric, service.describe()['model'],
                            'leave out --depth-mm and --points (random:small-metric tests them)')
         self.service = service
+        self.detections = None
+        if detector is not None:
+            # Imported here: it needs vision_msgs, which a depth-only replay does not.
+            from depth_trt_ros.ros.bag_detections import BagDetections
+            self.detections = BagDetections(detector, service.metric)
         self.outputs = Outputs(colorized=colorized, depth_mm=depth_mm)
         self.points = points
         self.diagnostics_period_ns = int(diagnostics_period_s * 1e9)
@@ -150,7 +113,9 @@ class _Run:
         self.reader = reader
         self.writer = writer
         self.stats = NodeStats(STAGES)
-        self.report = ReplayReport(description=replay.service.describe())
+        self.report = ReplayReport(
+            description=replay.service.describe(),
+            detection=replay.detections.new_report() if replay.detections else None)
         self.camera_info = {}
         self.next_diagnostics_ns = None
 
@@ -196,14 +161,21 @@ class _Run:
             self._bad('inference')
             return
         write_start = time.perf_counter()
-        for name, output in result_messages(msg.header, result, camera_info).items():
-            self.writer.write(f'{namespace}/{name}', message.timestamp, output)
+        depth_messages = result_messages(msg.header, result, camera_info)
+        self._write(namespace, message.timestamp, depth_messages)
         timings = dict(result.timings_ms, read=read_ms, convert=convert_ms,
                        write=(time.perf_counter() - write_start) * 1e3)
-        for stage in STAGES:
-            self.report.timings_ms[stage].append(timings[stage])
+        if self.replay.detections is not None:
+            self.replay.detections.process(
+                msg.header, pixels.rgb(), depth_messages, self.report.detection,
+                lambda messages: self._write(namespace, message.timestamp, messages))
+        self.report.stages.add(timings)
         self.stats.served(timings, (time.perf_counter() - started) * 1e3 + read_ms)
         self.report.frames_written += 1
+
+    def _write(self, namespace: str, timestamp: int, messages: Dict[str, object]):
+        for name, output in messages.items():
+            self.writer.write(f'{namespace}/{name}', timestamp, output)
 
     def _keep_camera_info(self, message):
         try:

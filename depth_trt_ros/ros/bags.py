@@ -3,22 +3,40 @@ rosbag2 files (sqlite3 and MCAP) through ``rosbags``, with rclpy message classes
 
 Messages are (de)serialized by rclpy, so what comes out of a bag is the same
 class a subscription delivers and what goes in is built with the same helpers
-the nodes use; topics that are only copied stay raw CDR bytes.
+the nodes use; topics that are only copied stay raw CDR bytes. Types that no
+rosbags store knows (vision_msgs) are registered from the definitions this
+package ships in ``depth_trt_ros/interfaces``.
 """
 from dataclasses import dataclass
 import importlib
+from importlib import resources
 from pathlib import Path
 from typing import Dict, Iterator, Optional
 
 from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
-from rosbags.typesys import get_typestore, Stores
+from rosbags.typesys import get_types_from_msg, get_typestore, Stores
 
 STORAGES = {'sqlite3': StoragePlugin.SQLITE3, 'mcap': StoragePlugin.MCAP}
 IMAGE_TYPES = ('sensor_msgs/msg/Image', 'sensor_msgs/msg/CompressedImage')
 CAMERA_INFO_TYPE = 'sensor_msgs/msg/CameraInfo'
 # Message definitions for the types we create; LATEST covers every distro we support.
 _TYPESTORE = get_typestore(Stores.LATEST)
+# Packages no store has (vision_msgs is no core package) ship their definitions with us.
+_INTERFACES = resources.files('depth_trt_ros') / 'interfaces'
+
+
+def _packaged_types() -> dict:
+    """Return rosbags' field definitions of each ``interfaces/<package>/msg/*.msg`` we ship."""
+    types = {}
+    for package in _INTERFACES.iterdir():
+        for definition in (package / 'msg').iterdir():
+            name = f"{package.name}/msg/{definition.name.removesuffix('.msg')}"
+            types.update(get_types_from_msg(definition.read_text(), name))
+    return types
+
+
+_TYPESTORE.register(_packaged_types())
 
 
 def message_class(type_name: str):

@@ -3,7 +3,9 @@ Parameters of the detector and distance nodes, declared like the depth node's.
 
 Each node has one table of :class:`~depth_trt_ros.ros.params.Spec`; rclpy
 enforces the ranges, and a wrong choice or missing file stops start-up with
-a message that names the parameter and the fix.
+a message that names the parameter and the fix. Offline tools that run the
+detector (``replay --detector``) take their defaults from the same table and
+check their values with :func:`check_values`.
 """
 from typing import Dict, Optional
 
@@ -64,11 +66,15 @@ def problem_with(name: str, value, specs: Dict[str, Spec]) -> Optional[str]:
     return None
 
 
-def read_specs(node, specs: Dict[str, Spec]) -> Dict[str, object]:
-    """Every parameter of ``specs`` by name; raises ValueError naming the first bad one."""
-    values = {name: node.get_parameter(name).value for name in specs}
+def check_values(values: Dict[str, object], specs: Dict[str, Spec]) -> Dict[str, object]:
+    """Return ``values`` if each suits its parameter; else ValueError naming the first bad one."""
     for name, value in values.items():
         problem = problem_with(name, value, specs)
         if problem:
             raise ValueError(problem)
     return values
+
+
+def read_specs(node, specs: Dict[str, Spec]) -> Dict[str, object]:
+    """Every parameter of ``specs`` by name; raises ValueError naming the first bad one."""
+    return check_values({name: node.get_parameter(name).value for name in specs}, specs)

@@ -189,11 +189,7 @@ class DetectorNode(ManagedNode):
 
     def _publish_diagnostics(self):
         warnings = []
-        info = {}
-        if self.detector is not None:
-            backend = self.detector.backend.info()
-            info = {'backend': backend.backend, 'model': backend.model, 'device': backend.device,
-                    'classes': str(len(self.detector.class_names))}
+        info = self.detector.describe() if self.detector is not None else {}
         if self._camera is not None:
             info['input_topic'] = self._camera.topic
             warnings += self._camera.problems(self.config['input_timeout'])

@@ -6,33 +6,30 @@ Subscribes ``detections`` (vision_msgs/Detection2DArray), ``depth`` and
 ``detections_3d`` (vision_msgs/Detection3DArray, one per detection message,
 empty when it is empty) and ``detections_3d/markers`` (text labels for RViz).
 Unknown coordinates are NaN: x and y without camera_info, all three where
-the box has no valid depth or no depth frame matched.
+the box has no valid depth or no depth frame matched (see locate_objects).
 """
-import math
 import time
-from typing import List, Optional
+from typing import Optional
 
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image
 from vision_msgs.msg import Detection2DArray, Detection3DArray
 from visualization_msgs.msg import MarkerArray
 
-from depth_trt_ros.inference.distance import back_project_point, box_extent, robust_depth
 from depth_trt_ros.inference.geometry import Intrinsics
 from depth_trt_ros.ros.camera_input import CameraInput
 from depth_trt_ros.ros.conversions import BadImageError, image_to_depth
-from depth_trt_ros.ros.detection_msgs import corner_box, distance_markers, to_detection3d
+from depth_trt_ros.ros.detection_msgs import distance_markers
 from depth_trt_ros.ros.detection_params import DISTANCE_SPECS, read_specs
 from depth_trt_ros.ros.params import declare_all
 from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms
+from depth_trt_ros.ros.locate_objects import depth_intrinsics, locate
 from depth_trt_ros.ros.managed_node import ManagedNode, OK
-from depth_trt_ros.ros.pointcloud import intrinsics_for
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import run_node
 from depth_trt_ros.ros.stamp_sync import StampPairer, stamp_ns
 
 STAGES = ('distance', 'publish')
-NAN = float('nan')
 
 
 class DistanceNode(ManagedNode):
@@ -116,40 +113,27 @@ class DistanceNode(ManagedNode):
                                       f'unknown: {error}', throttle_duration_sec=5.0)
             depth = None
         intrinsics = self._intrinsics(depth.shape) if depth is not None else None
-        distances = [None if depth is None else
-                     robust_depth(depth, corner_box(detection), self.config['central_fraction'],
-                                  self.config['min_valid_fraction'])
-                     for detection in detections.detections]
-        self._publish(detections, distances, intrinsics, started)
+        self._publish(detections, depth, intrinsics, started)
 
     def _unmatched(self, detections: Detection2DArray):
         self.stats.count('unmatched')
         self.get_logger().warning('no depth frame within sync_slop of the detections at '
                                   f'{stamp_ns(detections.header.stamp)} ns: distances unknown',
                                   throttle_duration_sec=5.0)
-        self._publish(detections, [None] * len(detections.detections), None,
-                      time.perf_counter())
+        self._publish(detections, None, None, time.perf_counter())
 
     def _intrinsics(self, shape) -> Optional[Intrinsics]:
-        info = self._camera_info
-        if info is None or self.config['depth_type'] != 'metric':
-            return None
         try:
-            return intrinsics_for(info, width=shape[1], height=shape[0])
+            return depth_intrinsics(self._camera_info, self.config['depth_type'], shape)
         except ValueError as error:
             self.get_logger().warning(f'{error}: x and y unknown', throttle_duration_sec=5.0)
             return None
 
-    def _publish(self, detections: Detection2DArray, distances: List[Optional[float]],
-                 intrinsics: Optional[Intrinsics], started: float):
-        located = Detection3DArray(header=detections.header)
-        labelled = []
-        for detection, distance in zip(detections.detections, distances):
-            position, size = self._place(corner_box(detection), distance, intrinsics)
-            located.detections.append(to_detection3d(detection, detections.header, position,
-                                                     size))
-            # RViz rejects a marker at a non-finite position.
-            labelled.append(distance if all(map(math.isfinite, position)) else None)
+    def _publish(self, detections: Detection2DArray, depth, intrinsics: Optional[Intrinsics],
+                 started: float):
+        located, labelled = locate(detections, depth, intrinsics,
+                                   self.config['central_fraction'],
+                                   self.config['min_valid_fraction'])
         publish_start = time.perf_counter()
         self._pubs['detections'].publish(located)
         unit = 'm' if self.config['depth_type'] == 'metric' else 'rel'
@@ -158,17 +142,6 @@ class DistanceNode(ManagedNode):
         self.stats.served({'distance': (publish_start - started) * 1e3,
                            'publish': (time.perf_counter() - publish_start) * 1e3},
                           stamp_latency_ms(self.get_clock(), located.header.stamp))
-
-    @staticmethod
-    def _place(box, distance: Optional[float], intrinsics: Optional[Intrinsics]):
-        """Position and size of the object; NaN for what cannot be known."""
-        if distance is None:
-            return (NAN, NAN, NAN), (NAN, NAN, 0.0)
-        if intrinsics is None:
-            return (NAN, NAN, distance), (NAN, NAN, 0.0)
-        centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-        return (back_project_point(*centre, distance, intrinsics),
-                (*box_extent(box, distance, intrinsics), 0.0))
 
     def _publish_diagnostics(self):
         warnings = []

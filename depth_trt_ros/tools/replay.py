@@ -4,16 +4,20 @@
 Usage::
 
     replay IN_BAG OUT_BAG [--topics T ...] [model options] [--colorized]
+                          [--detector MODEL.onnx [detection options]]
     replay IN_BAG --realtime [--rate R] [--topics T ...]
     replay --make-sample OUT_BAG [--storage mcap]
 """
+from contextlib import ExitStack
 import json
 import logging
 from pathlib import Path
 
 from tqdm import tqdm
 
+from depth_trt_ros.inference.backends.base import ModelLoadError
 from depth_trt_ros.ros.bags import STORAGES
+from depth_trt_ros.tools.detector_options import add_detector_arguments, detector_config
 from depth_trt_ros.tools.model_options import add_model_arguments, config_from_args
 
 _LOG = logging.getLogger('replay')
@@ -23,7 +27,8 @@ def register(subparsers):
     parser = subparsers.add_parser(
         'replay', help='run depth over a rosbag2 (sqlite3/MCAP) into a new bag',
         description='Offline: read IN_BAG, write its image topics, <ns>/depth, '
-        '<ns>/depth/camera_info and /diagnostics to OUT_BAG as fast as the backend runs. '
+        '<ns>/depth/camera_info and /diagnostics (with --detector also <ns>/detections and '
+        '<ns>/detections_3d) to OUT_BAG as fast as the backend runs. '
         '--realtime: publish IN_BAG on live topics at the recorded rate, with /clock.')
     parser.add_argument('in_bag', nargs='?', help='input bag directory or .mcap file')
     parser.add_argument('out_bag', nargs='?', help='output bag directory (must not exist)')
@@ -46,6 +51,7 @@ def register(subparsers):
                         help='--realtime speed factor (default %(default)s)')
     parser.add_argument('--make-sample', metavar='OUT_BAG', type=Path,
                         help='write a sample bag of skimage photographs and exit')
+    add_detector_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -78,19 +84,42 @@ def _replay(args) -> int:
     if Path(args.out_bag).exists():
         _LOG.error('%s exists: choose a new output path', args.out_bag)
         return 2
-    service = DepthService.load(config_from_args(args), _LOG.info)
-    try:
-        replay = BagReplay(service, args.colorized, args.depth_mm, args.points)
+    with ExitStack() as resources:
+        # The detector loads first, so a bad one is refused before the slower depth model.
+        detector = _load_detector(args)
+        if detector is not None:
+            resources.callback(detector.close)
+        service = DepthService.load(config_from_args(args), _LOG.info)
+        resources.callback(service.release)
+        replay = BagReplay(service, args.colorized, args.depth_mm, args.points,
+                           detector=detector)
         total = replay.count_frames(args.in_bag, args.topics)
         with tqdm(total=total, unit='frame', desc='depth') as progress:
             report = replay.run(args.in_bag, args.out_bag, args.topics, args.storage,
                                 on_frame=progress.update)
-    finally:
-        service.release()
     print(report.as_text())
     if args.report_json:
         args.report_json.write_text(json.dumps(report.as_dict(), indent=2) + '\n')
     return 0
+
+
+def _load_detector(args):
+    """Return the YOLO detector of ``--detector`` (None without it); raise what stops it."""
+    config = detector_config(args)
+    if config is None:
+        return None
+    try:
+        from depth_trt_ros.ros.detector_node import build_detector
+    except ModuleNotFoundError as error:
+        if not (error.name or '').startswith('vision_msgs'):
+            raise
+        raise ValueError('--detector writes vision_msgs detections, and vision_msgs is not '
+                         'installed: install ros-<distro>-vision-msgs (on the PyPI wheels, '
+                         'see docs/vision_msgs.md)') from error
+    try:
+        return build_detector(config, _LOG.info)
+    except ModelLoadError as error:
+        raise ModelLoadError(f'--detector {args.detector}: {error}') from error
 
 
 def _play(args) -> int:

@@ -112,3 +112,9 @@ def test_bad_settings_and_models_are_refused(tmp_path):
         load_yolo_backend('auto', 'yolo11n.pt', 'cpu', 'fp32')
     with pytest.raises(ModelLoadError, match='onnx'):
         load_yolo_backend('auto', 'yolo11n.engine', 'cuda', 'fp16')
+    garbage = tmp_path / 'garbage.onnx'
+    garbage.write_bytes(b'not a model')
+    # The advice is the YOLO export, not depth-trt-ros export (Depth-Anything only).
+    for path in (garbage, tmp_path / 'missing.onnx'):
+        with pytest.raises(ModelLoadError, match='docs/detection.md describes'):
+            load_yolo_backend('auto', str(path), 'cpu', 'fp32')

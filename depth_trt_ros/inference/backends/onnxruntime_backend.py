@@ -67,7 +67,8 @@ class OnnxRuntimeBackend(Backend):
 
     ``input_name``/``output_name`` select the tensors (None: the model's only
     one); ``output_shape`` maps an input shape to the output shape for CUDA
-    I/O binding (None: the declared output shape, batch taken from the input).
+    I/O binding (None: the declared output shape, batch taken from the input);
+    ``how_to_export`` completes the advice of a load error.
     """
 
     name = 'onnxruntime'
@@ -75,15 +76,16 @@ class OnnxRuntimeBackend(Backend):
     def __init__(self, model_path: str, device: str = 'cpu', precision: str = 'fp32',
                  providers: Sequence[str] = ('tensorrt', 'cuda', 'cpu'),
                  input_name: Optional[str] = INPUT_NAME, output_name: Optional[str] = OUTPUT_NAME,
-                 output_shape: Optional[OutputShape] = depth_output_shape):
+                 output_shape: Optional[OutputShape] = depth_output_shape,
+                 how_to_export: str = "with 'depth-trt-ros export'"):
         import onnxruntime as ort
 
         device = parse_device(device)
         super().__init__(device, precision)
         path = Path(model_path)
         if not path.is_file():
-            raise ModelLoadError(f"ONNX model '{model_path}' does not exist: export one with "
-                                 "'depth-trt-ros export'")
+            raise ModelLoadError(f"ONNX model '{model_path}' does not exist: export one "
+                                 f'{how_to_export}')
         unknown = [name for name in providers if name not in PROVIDER_NAMES]
         if unknown:
             raise ValueError(f"unknown ONNX Runtime provider(s) {unknown}: use "
@@ -95,7 +97,7 @@ class OnnxRuntimeBackend(Backend):
             self.session = ort.InferenceSession(str(path), providers=resolved)
         except Exception as error:  # onnxruntime raises its own untyped exceptions
             raise ModelLoadError(f"cannot load ONNX model '{model_path}': {error}. Re-export "
-                                 "it with 'depth-trt-ros export'") from error
+                                 f'it {how_to_export}') from error
         inputs = {i.name: i for i in self.session.get_inputs()}
         outputs = {o.name: o for o in self.session.get_outputs()}
         self.input_name = input_name or next(iter(inputs))

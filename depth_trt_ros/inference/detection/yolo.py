@@ -152,7 +152,8 @@ def load_yolo_backend(kind: str, model_path: str, device: str, precision: str) -
                              f"'{kind}' is not available for detection): export it as "
                              'docs/detection.md describes')
     return create_backend(kind, model_path, device, precision, input_name=None,
-                          output_name=None, output_shape=None)
+                          output_name=None, output_shape=None,
+                          how_to_export='as docs/detection.md describes')
 
 
 class YoloDetector:
@@ -181,6 +182,12 @@ class YoloDetector:
                              'infer': (inferred - preprocessed) * 1e3,
                              'postprocess': (time.perf_counter() - inferred) * 1e3}
         return result
+
+    def describe(self) -> Dict[str, str]:
+        """Backend, model, device and class count, for diagnostics and reports."""
+        backend = self.backend.info()
+        return {'backend': backend.backend, 'model': backend.model, 'device': backend.device,
+                'classes': str(len(self.class_names))}
 
     def _to_image(self, decoded, geometry: LetterboxGeometry) -> Detections:
         boxes, scores, class_ids = decoded
