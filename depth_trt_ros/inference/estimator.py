@@ -98,17 +98,17 @@ class DepthEstimator:
         cuda = self.device.type == 'cuda'
         self._host = TensorBuffers(torch.device('cpu'), pin_memory=cuda)
         self._device_buffers = TensorBuffers(self.device)
-        graphed = cuda and cuda_graph
-        self._preprocess = CudaGraphRunner(self.preprocess, self.device) if graphed \
-            else self.preprocess
-        self._views = CudaGraphRunner(self._compute_views, self.device) if graphed \
-            else self._compute_views
+        self._preprocess, self._views = self.preprocess, self._compute_views
+        self._graphs = ()
+        if cuda and cuda_graph:
+            self._graphs = (CudaGraphRunner(self.preprocess, self.device),
+                            CudaGraphRunner(self._compute_views, self.device))
+            self._preprocess, self._views = self._graphs
 
     @property
     def graphed_stages(self) -> int:
         """How many pre/postprocessing CUDA graphs are captured (0 when not graphed)."""
-        return sum(len(stage) for stage in (self._preprocess, self._views)
-                   if isinstance(stage, CudaGraphRunner))
+        return sum(len(runner) for runner in self._graphs)
 
     @property
     def metric(self) -> bool:
@@ -203,9 +203,8 @@ class DepthEstimator:
         return host.numpy()
 
     def close(self):
-        for stage in (self._preprocess, self._views):
-            if isinstance(stage, CudaGraphRunner):
-                stage.clear()
+        for runner in self._graphs:
+            runner.clear()
         self._host.clear()
         self._device_buffers.clear()
         self.backend.close()

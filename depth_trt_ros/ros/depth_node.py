@@ -81,7 +81,6 @@ class DepthNode(ManagedNode):
         return super().on_activate(state)
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
-        self._stop_input()
         self.state_label = 'inactive'
         return super().on_deactivate(state)
 

@@ -5,6 +5,7 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from depth_trt_ros.inference.estimator import DepthResult, Outputs
 from depth_trt_ros.ros.conversions import fill_image
+from depth_trt_ros.ros.managed_node import destroy_publishers
 from depth_trt_ros.ros.pointcloud import intrinsics_for, point_cloud
 from depth_trt_ros.ros.qos import stream_qos
 
@@ -70,6 +71,4 @@ class DepthOutputs:
         return int('depth/colorized' in messages)
 
     def destroy(self):
-        for publisher in self._pubs.values():
-            self._node.destroy_publisher(publisher)
-        self._pubs.clear()
+        destroy_publishers(self._node, self._pubs)

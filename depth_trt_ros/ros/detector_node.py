@@ -25,7 +25,7 @@ from depth_trt_ros.ros.detection_msgs import to_detection2d_array
 from depth_trt_ros.ros.detection_params import DETECTOR_SPECS, read_specs
 from depth_trt_ros.ros.params import declare_all
 from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms
-from depth_trt_ros.ros.managed_node import ManagedNode, OK
+from depth_trt_ros.ros.managed_node import destroy_publishers, ManagedNode, OK
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import run_node
 from depth_trt_ros.ros.worker import Mailbox, Pipeline
@@ -114,14 +114,8 @@ class DetectorNode(ManagedNode):
         self._pipeline.start()
         return super().on_activate(state)
 
-    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
-        self._stop_input()
-        return super().on_deactivate(state)
-
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        for publisher in self._pubs.values():
-            self.destroy_publisher(publisher)
-        self._pubs.clear()
+        destroy_publishers(self, self._pubs)
         self._release()
         return OK
 

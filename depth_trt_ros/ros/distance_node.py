@@ -24,7 +24,7 @@ from depth_trt_ros.ros.detection_params import DISTANCE_SPECS, read_specs
 from depth_trt_ros.ros.params import declare_all
 from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms
 from depth_trt_ros.ros.locate_objects import depth_intrinsics, locate
-from depth_trt_ros.ros.managed_node import ManagedNode, OK
+from depth_trt_ros.ros.managed_node import destroy_publishers, ManagedNode, OK
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import run_node
 from depth_trt_ros.ros.stamp_sync import StampPairer, stamp_ns
@@ -77,14 +77,8 @@ class DistanceNode(ManagedNode):
             CameraInfo, 'depth/camera_info', self._on_camera_info, stream_qos('best_effort', 5))
         return super().on_activate(state)
 
-    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
-        self._stop_input()
-        return super().on_deactivate(state)
-
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        for publisher in self._pubs.values():
-            self.destroy_publisher(publisher)
-        self._pubs.clear()
+        destroy_publishers(self, self._pubs)
         return OK
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:

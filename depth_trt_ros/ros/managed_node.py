@@ -6,13 +6,22 @@ start-up so ``ros2 run`` just works), and one way to fail a configure: the
 reason is kept, logged, shown as ERROR in diagnostics and, for a process
 started with ``autostart``, becomes its exit message.
 """
+from typing import Dict
+
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 
 from depth_trt_ros.ros.diagnostics import diagnostic_array, to_status
 
 OK = TransitionCallbackReturn.SUCCESS
 FAIL = TransitionCallbackReturn.FAILURE
+
+
+def destroy_publishers(node, publishers: Dict[str, object]):
+    """Destroy every publisher of ``publishers`` (name -> publisher) and forget them."""
+    for publisher in publishers.values():
+        node.destroy_publisher(publisher)
+    publishers.clear()
 
 
 class ManagedNode(LifecycleNode):
@@ -37,6 +46,14 @@ class ManagedNode(LifecycleNode):
         self.startup_error = str(error) if expected else f'{type(error).__name__}: {error}'
         self.get_logger().error(f'cannot configure: {self.startup_error}')
         return FAIL
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        self._stop_input()
+        return super().on_deactivate(state)
+
+    def _stop_input(self):
+        """Stop taking input; nothing taken before is lost (each node says how)."""
+        raise NotImplementedError
 
     def publish_status(self, task: str, stats, info, warnings):
         """Publish this node's status; a failed configure makes it ERROR."""
