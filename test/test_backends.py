@@ -6,7 +6,7 @@ import torch
 
 from depth_trt_ros.inference.backends import choose_backend, create_backend, ModelLoadError
 from depth_trt_ros.inference.backends.base import CudaGraphRunner, TensorBuffers
-from depth_trt_ros.inference.estimator import DepthEstimator
+from depth_trt_ros.inference.estimator import DepthEstimator, Outputs
 
 
 def relative_error(a, b):
@@ -130,3 +130,19 @@ def test_bgr_frames_are_swapped_on_the_device():
     as_rgb = estimator.estimate(frame).depth
     as_bgr = estimator.estimate(np.ascontiguousarray(frame[..., ::-1]), bgr=True).depth
     np.testing.assert_array_equal(as_rgb, as_bgr)
+
+
+@pytest.mark.parametrize('device', ['cpu', pytest.param('cuda', marks=needs_cuda)])
+def test_batches_in_flight_keep_their_own_results(device):
+    """Launch three frames before collecting any: each result is its own frame's."""
+    estimator = DepthEstimator(create_backend('torch', 'random:tiny', device, 'fp32'), 140)
+    frames = [data.astronaut(), data.astronaut()[::-1].copy(), data.astronaut()[:, ::-1].copy()]
+    expected = [estimator.estimate(frame, colorized=True) for frame in frames]
+    pending = [estimator.launch_batch([frame], Outputs(colorized=True)) for frame in frames]
+    for launched, want in zip(pending, expected):
+        got, = launched.collect()
+        np.testing.assert_allclose(got.depth, want.depth, rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(got.colorized, want.colorized)
+    with pytest.raises(RuntimeError, match='collected already'):
+        pending[0].collect()
+    assert estimator.asynchronous == (device == 'cuda')

@@ -7,10 +7,15 @@ CUDA events (so timing adds no synchronisation). On CUDA the pre- and
 postprocessing stages replay as CUDA graphs: a frame then costs the host a
 dozen calls instead of a hundred kernel launches, which matters as much as GPU
 time when a node's other threads want the same Python interpreter.
+
+``launch_batch`` only enqueues that work and returns a ``PendingDepth``;
+``collect`` waits for it. Between the two the caller's thread is free (a node
+publishes the previous frame meanwhile), and several batches may be in
+flight: each owns a set of pinned host buffers until it is collected.
 """
 from dataclasses import dataclass, field
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -95,12 +100,12 @@ class DepthEstimator:
         self.preprocess = Preprocessor(input_size, self.device, backend.input_dtype)
         self._lut = None
         self.set_colormap(colormap)
-        cuda = self.device.type == 'cuda'
-        self._host = TensorBuffers(torch.device('cpu'), pin_memory=cuda)
+        # Pinned host buffers, one set per batch in flight, reused once collected.
+        self._idle_host_buffers: List[TensorBuffers] = []
         self._device_buffers = TensorBuffers(self.device)
         self._preprocess, self._views = self.preprocess, self._compute_views
         self._graphs = ()
-        if cuda and cuda_graph:
+        if self.asynchronous and cuda_graph:
             self._graphs = (CudaGraphRunner(self.preprocess, self.device),
                             CudaGraphRunner(self._compute_views, self.device))
             self._preprocess, self._views = self._graphs
@@ -113,6 +118,11 @@ class DepthEstimator:
     @property
     def metric(self) -> bool:
         return self.backend.metric
+
+    @property
+    def asynchronous(self) -> bool:
+        """Whether ``launch_batch`` returns before the work is done (on CUDA)."""
+        return self.device.type == 'cuda'
 
     def set_colormap(self, name: str):
         lut = colormap_lut(name, self.device)
@@ -135,34 +145,36 @@ class DepthEstimator:
         """Depth for one uint8 frame ``[H, W, 3]``, RGB (or BGR if ``bgr``)."""
         return self.estimate_batch([frame], colorized, outputs, bgr)[0]
 
-    @torch.inference_mode()
     def estimate_batch(self, frames: Sequence[np.ndarray], colorized: bool = False,
                        outputs: Optional[Outputs] = None,
                        bgr: bool = False) -> List[DepthResult]:
         """Depth for frames of one size and channel order, in one backend call."""
-        outputs = outputs or Outputs(colorized=colorized)
+        return self.launch_batch(frames, outputs or Outputs(colorized=colorized), bgr).collect()
+
+    @torch.inference_mode()
+    def launch_batch(self, frames: Sequence[np.ndarray], outputs: Outputs,
+                     bgr: bool = False) -> 'PendingDepth':
+        """Enqueue ``estimate_batch``'s work; the device may still run it on return."""
         height, width = frames[0].shape[:2]
         if any(f.shape != frames[0].shape for f in frames):
             raise ValueError('frames in one batch must have the same shape')
         if (outputs.depth_mm or outputs.intrinsics) and not self.metric:
             raise ValueError('millimetres and point clouds need a metric depth model')
+        host = self._idle_host_buffers.pop() if self._idle_host_buffers else \
+            TensorBuffers(torch.device('cpu'), pin_memory=self.asynchronous)
         clock = StageClock(self.device)
         clock.mark('start')
-        batch = self._upload(frames)
+        batch = self._upload(frames, host)
         pixel_values = self._preprocess(batch, bgr=bgr)
         clock.mark('preprocess')
         predicted = self.backend.infer(pixel_values)
         clock.mark('infer')
         views = self._views(predicted, batch, height=height, width=width, outputs=outputs,
                             bgr=bgr)
-        host = {name: self._download(name, view) for name, view in views.items()}
+        arrays = {name: self._download(name, view, host) for name, view in views.items()}
         clock.mark('postprocess')
-        if self.device.type == 'cuda':
-            torch.cuda.current_stream(self.device).synchronize()
-        timings = clock.durations_ms()
-        return [DepthResult(metric=self.metric, timings_ms=dict(timings),
-                            **{name: array[i].copy() for name, array in host.items()})
-                for i in range(len(frames))]
+        return PendingDepth(arrays, clock, len(frames), self.metric, self.asynchronous,
+                            lambda: self._idle_host_buffers.append(host))
 
     def _compute_views(self, predicted: torch.Tensor, frames: torch.Tensor, height: int,
                        width: int, outputs: Outputs, bgr: bool) -> Dict[str, torch.Tensor]:
@@ -182,12 +194,12 @@ class DepthEstimator:
             views['points'] = pack_rgb(points, colours) if outputs.points_rgb else points
         return views
 
-    def _upload(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
+    def _upload(self, frames: Sequence[np.ndarray], host: TensorBuffers) -> torch.Tensor:
         shape = (len(frames), *frames[0].shape)
-        if self.device.type == 'cpu':
+        if not self.asynchronous:
             # Conversions hand over views (BGR flipped, padded rows): make them contiguous.
             return torch.from_numpy(np.ascontiguousarray(np.stack(frames)))
-        staging = self._host.get('frames', shape, torch.uint8)
+        staging = host.get('frames', shape, torch.uint8)
         staged = staging.numpy()
         for i, frame in enumerate(frames):
             staged[i] = frame
@@ -195,16 +207,49 @@ class DepthEstimator:
         on_device.copy_(staging, non_blocking=True)
         return on_device
 
-    def _download(self, name: str, tensor: torch.Tensor) -> np.ndarray:
-        if self.device.type == 'cpu':
+    def _download(self, name: str, tensor: torch.Tensor, host: TensorBuffers) -> np.ndarray:
+        if not self.asynchronous:
             return tensor.numpy()
-        host = self._host.get(name, tuple(tensor.shape), tensor.dtype)
-        host.copy_(tensor, non_blocking=True)
-        return host.numpy()
+        pinned = host.get(name, tuple(tensor.shape), tensor.dtype)
+        pinned.copy_(tensor, non_blocking=True)
+        return pinned.numpy()
 
     def close(self):
+        if self.asynchronous:
+            # Work still in flight reads these buffers and the backend's.
+            torch.cuda.synchronize(self.device)
         for runner in self._graphs:
             runner.clear()
-        self._host.clear()
+        self._idle_host_buffers.clear()
         self._device_buffers.clear()
         self.backend.close()
+
+
+class PendingDepth:
+    """A launched batch; ``collect`` waits for the device and returns its results, once."""
+
+    def __init__(self, arrays: Dict[str, np.ndarray], clock: StageClock, count: int,
+                 metric: bool, asynchronous: bool, release_buffers: Callable[[], None]):
+        self._arrays = arrays
+        self._clock = clock
+        self._count = count
+        self._metric = metric
+        self._release_buffers = release_buffers
+        self._done = None
+        if asynchronous:
+            self._done = torch.cuda.Event()
+            self._done.record()
+
+    def collect(self) -> List[DepthResult]:
+        if self._release_buffers is None:
+            raise RuntimeError('this batch was collected already')
+        if self._done is not None:
+            self._done.synchronize()
+        timings = self._clock.durations_ms()
+        results = [DepthResult(metric=self._metric, timings_ms=dict(timings),
+                               **{name: array[i].copy() for name, array in self._arrays.items()})
+                   for i in range(self._count)]
+        # Copied out: the pinned buffers may take the next batch.
+        self._release_buffers()
+        self._release_buffers = None
+        return results

@@ -15,7 +15,7 @@ import torch
 
 from depth_trt_ros.inference.backends import choose_backend, create_backend
 from depth_trt_ros.inference.backends.base import resolve_device, resolve_precision
-from depth_trt_ros.inference.estimator import DepthEstimator, Outputs
+from depth_trt_ros.inference.estimator import DepthEstimator, Outputs, PendingDepth
 
 
 def build_estimator(config, log: Callable[[str], None]) -> DepthEstimator:
@@ -59,9 +59,17 @@ class DepthService:
     def metric(self) -> bool:
         return self._estimator.metric
 
+    @property
+    def asynchronous(self) -> bool:
+        return self._estimator.asynchronous
+
     def estimate_batch(self, frames, outputs: Outputs, bgr: bool = False):
+        return self.launch_batch(frames, outputs, bgr).collect()
+
+    def launch_batch(self, frames, outputs: Outputs, bgr: bool = False) -> PendingDepth:
+        """Enqueue a batch; collect it even across a reload (which waits for it)."""
         with self._lock:
-            return self._estimator.estimate_batch(frames, outputs=outputs, bgr=bgr)
+            return self._estimator.launch_batch(frames, outputs, bgr)
 
     def set_colormap(self, name: str):
         with self._lock:

@@ -2,7 +2,7 @@
 depth_node: camera images in, Depth-Anything-V2 depth out, as a managed node.
 
 configure  = parameters checked, model loaded and warmed up, publishers made
-activate   = subscriptions live, inference and publishing threads running
+activate   = subscriptions live, inference thread running
 deactivate = processing stops, model kept
 cleanup    = model released, GPU memory freed
 """
@@ -15,7 +15,7 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.serialization import deserialize_message
 
-from depth_trt_ros.inference.estimator import DepthResult
+from depth_trt_ros.inference.estimator import DepthResult, PendingDepth
 from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros import params
 from depth_trt_ros.ros.camera_channel import CameraChannel
@@ -38,8 +38,10 @@ class _Frame:
 
 @dataclass
 class _Job:
-    frame: _Frame
-    result: DepthResult
+    """A batch of frames of one camera size, launched on the estimator."""
+
+    frames: List[_Frame]
+    pending: PendingDepth
 
 
 class DepthNode(ManagedNode):
@@ -75,7 +77,8 @@ class DepthNode(ManagedNode):
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         for channel in self._channels:
             channel.start(self.config)
-        self._pipeline = Pipeline(self._mailbox, self._infer, self._publish, self._discard)
+        self._pipeline = Pipeline(self._mailbox, self._launch, self._finish,
+                                  overlap=self.service.asynchronous)
         self._pipeline.start()
         self.state_label = 'active'
         return super().on_activate(state)
@@ -156,8 +159,8 @@ class DepthNode(ManagedNode):
         elif self._mailbox.put(id(channel), (channel, data)):
             self.stats.count('dropped', channel=channel.label)
 
-    def _infer(self, items) -> List[_Job]:
-        """Convert every waiting frame, then run same-sized frames as one batch."""
+    def _launch(self, items) -> List[_Job]:
+        """Convert every waiting frame, then launch same-sized frames as one batch."""
         groups = defaultdict(list)
         for _, (channel, data) in items:
             # The next frame may come in while this one is processed, not more.
@@ -171,18 +174,31 @@ class DepthNode(ManagedNode):
         for (_, bgr, outputs), frames in groups.items():
             for start in range(0, len(frames), self.config.max_batch):
                 batch = frames[start:start + self.config.max_batch]
+                self.stats.count('inference_calls')
                 try:
-                    self.stats.count('inference_calls')
-                    results = self.service.estimate_batch([f.pixels.array for f in batch],
-                                                          outputs, bgr)
+                    pending = self.service.launch_batch([f.pixels.array for f in batch],
+                                                        outputs, bgr)
                 except (RuntimeError, ValueError) as error:
-                    for frame in batch:
-                        self.stats.count('failed', channel=frame.channel.label)
-                    self.get_logger().error(f'inference failed, frame(s) skipped: {error}',
-                                            throttle_duration_sec=5.0)
+                    self._failed(batch, error)
                     continue
-                jobs += [_Job(frame, result) for frame, result in zip(batch, results)]
+                jobs.append(_Job(batch, pending))
         return jobs
+
+    def _finish(self, job: _Job):
+        """Wait for a launched batch and publish it."""
+        try:
+            results = job.pending.collect()
+        except RuntimeError as error:  # a device error surfaces when its work is waited for
+            self._failed(job.frames, error)
+            return
+        for frame, result in zip(job.frames, results):
+            self._publish(frame, result)
+
+    def _failed(self, frames: List[_Frame], error: Exception):
+        for frame in frames:
+            self.stats.count('failed', channel=frame.channel.label)
+        self.get_logger().error(f'inference failed, frame(s) skipped: {error}',
+                                throttle_duration_sec=5.0)
 
     def _convert(self, channel, data: bytes):
         started = time.perf_counter()
@@ -202,18 +218,15 @@ class DepthNode(ManagedNode):
             return None
         return _Frame(channel, msg, pixels, (time.perf_counter() - started) * 1e3)
 
-    def _publish(self, job: _Job):
+    def _publish(self, frame: _Frame, result: DepthResult):
         started = time.perf_counter()
-        header = job.frame.msg.header
-        channel = job.frame.channel
-        self.stats.count('colorized', channel.outputs.publish(header, job.result), channel.label)
-        timings = dict(job.result.timings_ms, convert=job.frame.convert_ms,
+        header = frame.msg.header
+        channel = frame.channel
+        self.stats.count('colorized', channel.outputs.publish(header, result), channel.label)
+        timings = dict(result.timings_ms, convert=frame.convert_ms,
                        publish=(time.perf_counter() - started) * 1e3)
         self.stats.served(timings, stamp_latency_ms(self.get_clock(), header.stamp),
                           channel.label)
-
-    def _discard(self, job: _Job):
-        self.stats.count('dropped', channel=job.frame.channel.label)
 
     # diagnostics -------------------------------------------------------------
     def _publish_diagnostics(self):

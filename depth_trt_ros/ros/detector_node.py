@@ -35,7 +35,7 @@ STAGES = ('convert', 'preprocess', 'infer', 'postprocess', 'publish')
 
 @dataclass
 class _Job:
-    """A frame detected on the inference thread, waiting for the publishing thread."""
+    """A frame detected on the inference thread, waiting to be published."""
 
     msg: object
     frame: object
@@ -110,7 +110,7 @@ class DetectorNode(ManagedNode):
             'image/compressed' if compressed else 'image', self._on_image, self.stats,
             self.config['qos'], self.config['qos_depth'], gated=True)
         self._camera.start()
-        self._pipeline = Pipeline(self._mailbox, self._infer, self._publish, self._discard)
+        self._pipeline = Pipeline(self._mailbox, self._infer, self._publish)
         self._pipeline.start()
         return super().on_activate(state)
 
@@ -177,9 +177,6 @@ class DetectorNode(ManagedNode):
         timings = dict(job.detections.timings_ms, convert=job.convert_ms,
                        publish=(time.perf_counter() - started) * 1e3)
         self.stats.served(timings, stamp_latency_ms(self.get_clock(), header.stamp))
-
-    def _discard(self, job: _Job):
-        self.stats.count('dropped')
 
     def _publish_diagnostics(self):
         warnings = []

@@ -1,14 +1,12 @@
 """
-Inference outside the subscription callbacks, in two overlapped stages.
+Inference outside the subscription callbacks, on one thread.
 
 Callbacks only drop their message into a per-camera slot of one mailbox; the
 inference thread takes the newest frame of every camera at once (so frames
-that arrive together are batched), and hands results to a publishing thread,
-which serialises frame N while the GPU works on frame N+1. A slow model
-never builds a queue: a frame overwritten before it was taken is dropped,
-and the caller counts it.
+that arrive together are batched), launches them, and publishes the previous
+results while the GPU works. A slow model never builds a queue: a frame
+overwritten before it was taken is dropped, and the caller counts it.
 """
-import queue
 import threading
 from typing import Callable, Dict, List, Tuple
 
@@ -44,55 +42,43 @@ class Mailbox:
 
 class Pipeline:
     """
-    ``infer(items) -> jobs`` on one thread, ``publish(job)`` on another.
+    ``launch(items) -> jobs`` and ``finish(job)`` on one thread.
 
-    On ``stop`` nothing vanishes: a job not yet published goes to ``discard``.
+    With ``overlap`` (for a launch that only enqueues device work), a job is
+    finished only after the frames waiting behind it were launched: the thread
+    publishes frame N while the device already works on N+1, and no second
+    thread wants the interpreter while the next frame is being launched. When
+    nothing is waiting, a job is finished at once, so overlap costs no latency.
+    Jobs in flight when ``stop`` is called are finished before it returns.
     """
 
-    def __init__(self, mailbox: Mailbox, infer: Callable[[List], List],
-                 publish: Callable[[object], None], discard: Callable[[object], None]):
+    def __init__(self, mailbox: Mailbox, launch: Callable[[List], List],
+                 finish: Callable[[object], None], overlap: bool = False):
         self._mailbox = mailbox
-        self._infer = infer
-        self._publish = publish
-        self._discard = discard
-        # One result in flight: enough to overlap, and back-pressure beyond it.
-        self._jobs: queue.Queue = queue.Queue(maxsize=1)
+        self._launch = launch
+        self._finish = finish
+        self._overlap = overlap
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run_inference, name='depth-infer',
-                                          daemon=True),
-                         threading.Thread(target=self._run_publishing, name='depth-publish',
-                                          daemon=True)]
+        self._thread = threading.Thread(target=self._run, name='depth-infer', daemon=True)
 
     def start(self):
-        for thread in self._threads:
-            thread.start()
+        self._thread.start()
 
-    def _run_inference(self):
+    def _run(self):
+        in_flight = []
         while not self._stop.is_set():
-            items = self._mailbox.take_all(timeout=0.1)
-            for job in (self._infer(items) if items else ()):
-                self._hand_over(job)
-
-    def _hand_over(self, job):
-        while not self._stop.is_set():
-            try:
-                self._jobs.put(job, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-        self._discard(job)
-
-    def _run_publishing(self):
-        while not self._stop.is_set():
-            try:
-                job = self._jobs.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            self._publish(job)
+            items = self._mailbox.take_all(timeout=0.0 if in_flight else 0.1)
+            launched = self._launch(items) if items else []
+            for job in in_flight:
+                self._finish(job)
+            in_flight = launched
+            if not self._overlap:
+                for job in in_flight:
+                    self._finish(job)
+                in_flight = []
+        for job in in_flight:
+            self._finish(job)
 
     def stop(self):
         self._stop.set()
-        for thread in self._threads:
-            thread.join()
-        while not self._jobs.empty():
-            self._discard(self._jobs.get_nowait())
+        self._thread.join()
