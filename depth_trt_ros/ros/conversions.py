@@ -164,8 +164,8 @@ class ImageFields(NamedTuple):
     data: bytes
 
 
-def array_to_fields(array: np.ndarray, encoding: str) -> ImageFields:
-    """Fields of an Image carrying ``array``; ``bytes`` because rclpy copies them fastest."""
+def checked_output_array(array: np.ndarray, encoding: str) -> np.ndarray:
+    """``array`` made contiguous, refused unless its dtype and shape fit ``encoding``."""
     if encoding not in OUTPUT_ENCODINGS:
         raise ValueError(f"cannot publish encoding '{encoding}'")
     dtype, channels = OUTPUT_ENCODINGS[encoding]
@@ -174,7 +174,12 @@ def array_to_fields(array: np.ndarray, encoding: str) -> ImageFields:
         raise ValueError(f'{encoding} needs a {dtype.__name__} array of shape [H, W'
                          f'{", %d" % channels if expected else ""}], got {array.dtype} '
                          f'{array.shape}')
-    array = np.ascontiguousarray(array)
+    return np.ascontiguousarray(array)
+
+
+def array_to_fields(array: np.ndarray, encoding: str) -> ImageFields:
+    """Fields of an Image carrying ``array``; ``bytes`` because rclpy copies them fastest."""
+    array = checked_output_array(array, encoding)
     height, width = array.shape[:2]
     return ImageFields(height, width, encoding, int(array.dtype.byteorder == '>'),
                        array.strides[0], array.tobytes())

@@ -13,7 +13,6 @@ from typing import List
 
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import State, TransitionCallbackReturn
-from rclpy.serialization import deserialize_message
 
 from depth_trt_ros.inference.estimator import DepthResult, PendingDepth
 from depth_trt_ros.inference.service import DepthService
@@ -21,6 +20,7 @@ from depth_trt_ros.ros import params
 from depth_trt_ros.ros.camera_channel import CameraChannel
 from depth_trt_ros.ros.conversions import BadImageError, message_to_pixels, Pixels
 from depth_trt_ros.ros.diagnostics import NodeStats, process_rss_bytes, stamp_latency_ms
+from depth_trt_ros.ros.image_cdr import decode_image
 from depth_trt_ros.ros.managed_node import ManagedNode, OK
 from depth_trt_ros.ros.runtime import run_node
 from depth_trt_ros.ros.worker import Mailbox, Pipeline
@@ -203,7 +203,7 @@ class DepthNode(ManagedNode):
     def _convert(self, channel, data: bytes):
         started = time.perf_counter()
         try:
-            msg = deserialize_message(data, channel.msg_type)
+            msg = decode_image(data, channel.msg_type)
         except Exception as error:  # rclpy raises bare exceptions for malformed CDR
             self.stats.bad('decode', channel.label)
             self.get_logger().warning(f'undecodable message skipped: {error}',

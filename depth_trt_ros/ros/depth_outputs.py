@@ -1,10 +1,11 @@
 """The depth node's output topics, and turning a DepthResult into their messages."""
-from typing import Optional
+from typing import Callable, Optional
 
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from depth_trt_ros.inference.estimator import DepthResult, Outputs
 from depth_trt_ros.ros.conversions import fill_image
+from depth_trt_ros.ros.image_cdr import serialize_image
 from depth_trt_ros.ros.managed_node import destroy_publishers
 from depth_trt_ros.ros.pointcloud import intrinsics_for, point_cloud
 from depth_trt_ros.ros.qos import stream_qos
@@ -15,22 +16,28 @@ def join_topic(prefix: str, name: str) -> str:
     return f'{prefix}/{name}' if prefix else name
 
 
-def result_messages(header, result: DepthResult, camera_info: Optional[CameraInfo] = None):
+def image_message(array, encoding: str, header) -> Image:
+    return fill_image(Image(), array, encoding, header)
+
+
+def result_messages(header, result: DepthResult, camera_info: Optional[CameraInfo] = None,
+                    image: Callable = image_message):
     """
     Return ``{relative topic: message}`` for every view of ``result``, under ``header``.
 
-    The node publishes these and ``replay`` writes them to a bag, so both agree.
+    The node publishes these and ``replay`` writes them to a bag, so both agree;
+    ``image(array, encoding, header)`` makes the Image ones (the node's, serialized).
     """
-    messages = {'depth': fill_image(Image(), result.depth, '32FC1', header)}
+    messages = {'depth': image(result.depth, '32FC1', header)}
     if result.depth_mm is not None:
-        messages['depth/mm'] = fill_image(Image(), result.depth_mm, '16UC1', header)
+        messages['depth/mm'] = image(result.depth_mm, '16UC1', header)
     if result.points is not None:
         messages['points'] = point_cloud(header, result.points)
     if camera_info is not None:
         camera_info.header = header
         messages['depth/camera_info'] = camera_info
     if result.colorized is not None:
-        messages['depth/colorized'] = fill_image(Image(), result.colorized, 'bgr8', header)
+        messages['depth/colorized'] = image(result.colorized, 'bgr8', header)
     return messages
 
 
@@ -65,7 +72,8 @@ class DepthOutputs:
 
     def publish(self, header, result: DepthResult) -> int:
         """Publish every view of ``result`` under ``header``; returns colorized count."""
-        messages = result_messages(header, result, self.camera_info)
+        # Serialized here: rclpy would convert a 1 MB image field by field.
+        messages = result_messages(header, result, self.camera_info, serialize_image)
         for name, msg in messages.items():
             self._pubs[name].publish(msg)
         return int('depth/colorized' in messages)
