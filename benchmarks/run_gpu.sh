@@ -93,8 +93,10 @@ large_data_runs() {
   done
   bench "ros-30hz-best_effort-large_data-$size" 60 ros "${engine[@]}" --size "$size" \
     --rate 30 --qos best_effort --large-data "${ros_loop[@]}" "${base[@]}"
-  bench "ros-30hz-4cams-large_data-$size" 70 ros "${engine[@]}" --size "$size" --rate 30 \
-    --cameras 4 --qos reliable --large-data "${ros_loop[@]}" "${base[@]}"
+  for cameras in 4 2; do
+    bench "ros-30hz-${cameras}cams-large_data-$size" 70 ros "${engine[@]}" --size "$size" \
+      --rate 30 --cameras "$cameras" --qos reliable --large-data "${ros_loop[@]}" "${base[@]}"
+  done
 }
 
 core_runs() {

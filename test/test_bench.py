@@ -77,11 +77,15 @@ def _report(mode, fps, **config):
 
 def test_targets_compare_ros_with_baseline_and_model_mode():
     reports = {'model': _report('model', 100.0), 'flat': _report('ros', 90.0, rate=0.0),
+               'hz500': _report('ros', 95.0, rate=500.0),
                'hz30': _report('ros', 30.0, rate=30.0), 'hz120': _report('ros', 90.0, rate=120.0)}
     verdicts = [verdict for _, _, verdict in check_targets(reports, '640x480')]
-    assert verdicts == ['PASS', 'PASS', 'PASS', 'PASS']
+    assert verdicts == ['PASS'] * 5
     reports['flat']['results']['throughput_fps'] = 40.0
-    assert [v for _, _, v in check_targets(reports, '640x480')][:2] == ['FAIL', 'FAIL']
+    assert [v for _, _, v in check_targets(reports, '640x480')][:3] == ['FAIL', 'FAIL', 'PASS']
+    del reports['flat']
+    assert [v for _, _, v in check_targets(reports, '640x480')][:3] == [
+        'MISSING', 'MISSING', 'PASS']
     assert check_targets({}, '640x480')[0][2] == 'MISSING'
 
 

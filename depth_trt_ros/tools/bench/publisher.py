@@ -16,6 +16,7 @@ import time
 from typing import Tuple
 
 import rclpy
+from rclpy.duration import Duration
 from sensor_msgs.msg import Image
 
 from depth_trt_ros.ros.conversions import fill_image
@@ -24,6 +25,7 @@ from depth_trt_ros.ros.runtime import ros_context
 from depth_trt_ros.tools.bench.frames import load_frames
 
 WARMUP_FRAME_ID = 'warmup'
+ACK_TIMEOUT_S = 5.0
 
 
 def publish_until(publisher, messages, rate: float, until: float, numbered: bool
@@ -99,6 +101,8 @@ def main(argv=None) -> int:
         sent, refused = publish_until(publisher, messages, args.rate,
                                       start_at + args.duration, numbered=True)
         elapsed = time.time() - started
+        # Exiting drops what DDS has not delivered yet: the last frames, reliable or not.
+        publisher.wait_for_all_acked(Duration(seconds=ACK_TIMEOUT_S))
         print(json.dumps({'topic': publisher.topic_name, 'warmup_sent': warmup, 'sent': sent,
                           'refused': refused, 'matched': matched,
                           'started': started, 'elapsed_s': elapsed,
