@@ -32,10 +32,10 @@ def test_model_mode_reports_stages_throughput_and_baseline(tmp_path):
     assert report['model_note'].startswith('RANDOM WEIGHTS')
 
 
-def test_pipeline_mode_times_conversion_and_output_message(tmp_path):
+def test_pipeline_mode_times_conversion_and_serialization(tmp_path):
     report = bench(tmp_path, 'pipeline', '--iterations', '3', '--warmup', '1')
-    assert {'convert', 'preprocess', 'infer', 'postprocess', 'output_message',
-            'serialize'} == set(report['results']['stages_ms'])
+    assert {'convert', 'preprocess', 'infer', 'postprocess', 'serialize'} == set(
+        report['results']['stages_ms'])
     assert report['results']['latency_ms']['p99'] >= report['results']['latency_ms']['p50']
 
 
