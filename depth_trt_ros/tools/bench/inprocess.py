@@ -90,7 +90,7 @@ def _infer_step(estimator: DepthEstimator, pixel_values: torch.Tensor):
 
 
 def run_pipeline(args, frames: List[np.ndarray]) -> Dict[str, object]:
-    """Serialized Image -> pixels -> depth -> serialized 32FC1 Image, as the node does."""
+    """Time serialized Image -> pixels -> depth -> serialized 32FC1 Image, as the node does."""
     from rclpy.serialization import serialize_message
     from sensor_msgs.msg import Image
 
