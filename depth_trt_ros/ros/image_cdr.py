@@ -2,10 +2,11 @@
 sensor_msgs/Image read from and written to its CDR bytes directly, for the hot path.
 
 rclpy builds a Python message from a 1 MB image field by field (and back again
-to publish one), holding the interpreter lock throughout: about 0.3 ms in and
-0.5 ms out per VGA frame on the H200's host. Image's layout in little-endian
-CDR is fixed and short, so a frame can be read as a view of the bytes DDS
-handed over, and written with one copy of its pixels. What these functions do
+to publish one), holding the interpreter lock throughout. Image's layout in
+little-endian CDR is fixed and short, so a frame can be read as a view of the
+bytes DDS handed over, and written with one copy of its pixels. Measured in the
+node on the H200's host: reading a VGA frame 0.33 -> 0.06 ms, publishing its
+depth 0.78 -> 0.69 ms (the rest is rmw and Fast DDS copying it). What these functions do
 not recognise (another encapsulation, inconsistent lengths) is left to rclpy,
 so a malformed frame still fails the way rclpy fails it.
 """
