@@ -69,13 +69,9 @@ class Pipeline:
         while not self._stop.is_set():
             items = self._mailbox.take_all(timeout=0.0 if in_flight else 0.1)
             launched = self._launch(items) if items else []
-            for job in in_flight:
+            done, in_flight = (in_flight, launched) if self._overlap else (launched, [])
+            for job in done:
                 self._finish(job)
-            in_flight = launched
-            if not self._overlap:
-                for job in in_flight:
-                    self._finish(job)
-                in_flight = []
         for job in in_flight:
             self._finish(job)
 
