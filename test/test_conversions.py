@@ -97,9 +97,24 @@ def test_odd_width_yuv_is_refused():
     assert caught.value.category == 'size'
 
 
-def test_undecodable_compressed_image_is_refused():
+def test_compressed_data_that_is_no_jpeg_or_png_is_refused_by_format():
     with pytest.raises(BadImageError) as caught:
         compressed_to_rgb(CompressedImage(format='jpeg', data=b'not a jpeg'))
+    assert caught.value.category == 'format'
+
+
+def test_compressed_formats_the_docs_do_not_promise_are_refused():
+    ok, bmp = cv2.imencode('.bmp', RGB[..., ::-1])
+    with pytest.raises(BadImageError, match='neither JPEG nor PNG') as caught:
+        compressed_to_rgb(CompressedImage(format='bmp', data=bmp.tobytes()))
+    assert caught.value.category == 'format'
+
+
+@pytest.mark.parametrize('suffix', ['.png', '.jpg'])
+def test_truncated_compressed_image_is_refused_as_undecodable(suffix):
+    ok, encoded = cv2.imencode(suffix, np.full((64, 64, 3), 7, np.uint8))
+    with pytest.raises(BadImageError) as caught:
+        compressed_to_rgb(CompressedImage(format=suffix[1:], data=encoded.tobytes()[:40]))
     assert caught.value.category == 'decode'
 
 

@@ -26,6 +26,7 @@ from depth_trt_ros.ros.depth_outputs import result_messages
 from depth_trt_ros.ros.diagnostics import NodeStats, to_status
 from depth_trt_ros.ros.pointcloud import intrinsics_for
 from depth_trt_ros.ros.replay_report import ReplayReport, STAGES
+from depth_trt_ros.ros.wire import MalformedMessage
 
 
 def namespace_of(image_topic: str) -> str:
@@ -143,8 +144,8 @@ class _Run:
         started = time.perf_counter()
         try:
             msg = message.decode()
-        except RuntimeError:
-            self._bad('deserialize')
+        except (MalformedMessage, RuntimeError) as error:  # RuntimeError: rclpy's refusal
+            self._bad(getattr(error, 'category', 'deserialize'))
             return
         try:
             pixels = message_to_pixels(msg)
@@ -180,7 +181,7 @@ class _Run:
     def _keep_camera_info(self, message):
         try:
             self.camera_info[namespace_of(message.topic)] = message.decode()
-        except RuntimeError:
+        except (MalformedMessage, RuntimeError):
             self._bad('camera_info')
 
     def _bad(self, reason: str):

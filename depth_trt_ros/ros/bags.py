@@ -13,9 +13,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Dict, Iterator, Optional
 
-from rclpy.serialization import deserialize_message, serialize_message
+from rclpy.serialization import serialize_message
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import get_types_from_msg, get_typestore, Stores
+
+from depth_trt_ros.ros.wire import deserialize_checked
 
 STORAGES = {'sqlite3': StoragePlugin.SQLITE3, 'mcap': StoragePlugin.MCAP}
 IMAGE_TYPES = ('sensor_msgs/msg/Image', 'sensor_msgs/msg/CompressedImage')
@@ -60,7 +62,12 @@ def storage_of(path) -> str:
 
 @dataclass
 class BagMessage:
-    """One recorded message: raw CDR ``data``; ``decode()`` gives the rclpy message."""
+    """
+    One recorded message: raw CDR ``data``; ``decode()`` gives the rclpy message.
+
+    A bag is untrusted input like a topic: ``decode`` checks the bytes first and
+    raises :class:`~depth_trt_ros.ros.wire.MalformedMessage` for malformed ones.
+    """
 
     topic: str
     type_name: str
@@ -68,7 +75,7 @@ class BagMessage:
     data: bytes
 
     def decode(self):
-        return deserialize_message(bytes(self.data), message_class(self.type_name))
+        return deserialize_checked(self.data, message_class(self.type_name))
 
 
 class BagReader:

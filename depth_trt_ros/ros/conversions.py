@@ -11,6 +11,9 @@ from typing import NamedTuple, Tuple
 import cv2
 import numpy as np
 
+from depth_trt_ros.ros.compressed_header import HeaderError, read_header
+from depth_trt_ros.ros.wire import quote, QUOTE_CHARS
+
 try:  # Where ROS's cv_bridge is installed it covers the encodings we do not (Bayer, ...).
     from cv_bridge import CvBridge
     _BRIDGE = CvBridge()
@@ -41,24 +44,30 @@ OUTPUT_ENCODINGS = {'32FC1': (np.float32, 1), '16UC1': (np.uint16, 1), 'bgr8': (
 class BadImageError(ValueError):
     """A frame that cannot be converted; ``category`` names the class of fault."""
 
-    CATEGORIES = ('encoding', 'size', 'truncated', 'empty', 'decode')
+    CATEGORIES = ('encoding', 'size', 'truncated', 'empty', 'decode', 'format')
 
     def __init__(self, category: str, message: str):
         super().__init__(message)
         self.category = category
 
 
+def _check_size(width: int, height: int, what: str):
+    """Refuse empty frames and frames above ``MAX_PIXELS`` before anything is allocated."""
+    if height == 0 or width == 0:
+        raise BadImageError('empty', f'{what} image has zero size ({width}x{height})')
+    if height * width > MAX_PIXELS:
+        raise BadImageError('size', f'{what} image {width}x{height} exceeds {MAX_PIXELS} '
+                            'pixels')
+
+
 def _pixels(msg, encodings=_ENCODINGS) -> Tuple[np.ndarray, str]:
     encoding = msg.encoding
     if encoding not in encodings:
-        raise BadImageError('encoding', f"unsupported encoding '{encoding}': use one of "
+        raise BadImageError('encoding', f'unsupported encoding {quote(encoding)}: use one of '
                             f"{', '.join(encodings)}")
     dtype, channels, layout = encodings[encoding]
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
-    if height == 0 or width == 0:
-        raise BadImageError('empty', f'image has zero size ({width}x{height})')
-    if height * width > MAX_PIXELS:
-        raise BadImageError('size', f'image {width}x{height} exceeds {MAX_PIXELS} pixels')
+    _check_size(width, height, encoding)
     if layout in ('uyvy', 'yuyv') and width % 2:
         raise BadImageError('size', f'{encoding} needs an even width, got {width}')
     itemsize = np.dtype(dtype).itemsize
@@ -118,8 +127,8 @@ def _bridge_to_rgb(msg) -> np.ndarray:
     try:
         return _BRIDGE.imgmsg_to_cv2(msg, 'rgb8')
     except Exception as error:  # cv_bridge raises CvBridgeError, TypeError, cv2.error
-        raise BadImageError('encoding', f"cv_bridge cannot convert '{msg.encoding}' to rgb8: "
-                            f'{error}') from error
+        raise BadImageError('encoding', f'cv_bridge cannot convert {quote(msg.encoding)} to '
+                            f'rgb8: {quote(str(error))}') from error
 
 
 def image_to_depth(msg) -> np.ndarray:
@@ -132,14 +141,28 @@ def image_to_depth(msg) -> np.ndarray:
 
 
 def compressed_to_pixels(msg) -> Pixels:
-    """``sensor_msgs/CompressedImage`` (jpeg/png) -> BGR pixels, as OpenCV decodes them."""
+    """
+    ``sensor_msgs/CompressedImage`` (jpeg/png) -> BGR pixels, as OpenCV decodes them.
+
+    The format and declared size are read from the bytes first, so the same
+    pixel limit as for raw frames holds before OpenCV allocates anything.
+    """
     data = np.frombuffer(msg.data, dtype=np.uint8)
     if data.size == 0:
         raise BadImageError('empty', 'compressed image has no data')
-    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    try:
+        header = read_header(memoryview(data))
+    except HeaderError as error:
+        raise BadImageError(error.category, str(error)) from error
+    _check_size(header.width, header.height, header.format)
+    try:
+        decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error as error:
+        raise BadImageError('decode', f'OpenCV cannot decode this {header.format}: '
+                            f'{str(error).strip()[-QUOTE_CHARS:]}') from error
     if decoded is None:
-        raise BadImageError('decode', f"cannot decode compressed image (format "
-                            f"'{msg.format}'): expected jpeg or png")
+        raise BadImageError('decode', f'cannot decode this {header.format} '
+                            f'({header.width}x{header.height}): data corrupt or cut short')
     return Pixels(decoded, True)
 
 
