@@ -6,7 +6,8 @@ from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 import numpy as np
 import pytest
-from rcl_interfaces.srv import SetParameters
+from rcl_interfaces.msg import Parameter as ParameterMsg
+from rcl_interfaces.srv import GetParameters, SetParameters
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 import torch
@@ -107,23 +108,59 @@ def test_transitions_and_frames_flow_only_when_active(lifecycle):
     assert wait_for(lambda: [m for m in depth.messages if m.header.stamp.sec >= 400], 30)
 
 
-def test_parameter_change_reloads_or_is_rejected_whole(lifecycle):
+def set_params(node, **values):
+    request = SetParameters.Request(parameters=[
+        Parameter(k, value=v).to_parameter_msg() for k, v in values.items()])
+    return call(node, SetParameters, f'{NODE}/set_parameters', request).results[0]
+
+
+def get_param(node, name: str):
+    request = GetParameters.Request(names=[name])
+    value = call(node, GetParameters, f'{NODE}/get_parameters', request).values[0]
+    return Parameter.from_parameter_msg(ParameterMsg(name=name, value=value)).value
+
+
+@pytest.fixture(scope='module')
+def broken_model(tmp_path_factory):
+    """Save a model whose weights file is cut short: safetensors raises its own error."""
+    from depth_trt_ros.inference.model import load_depth_model
+    folder = tmp_path_factory.mktemp('broken')
+    load_depth_model('random:tiny').save_pretrained(folder)
+    weights = folder / 'model.safetensors'
+    weights.write_bytes(weights.read_bytes()[:300])
+    return str(folder)
+
+
+def status_message(diagnostics) -> str:
+    status, _ = diagnostic_values(diagnostics.messages, NODE)
+    return status.message if status else ''
+
+
+def test_parameter_change_reloads_or_is_rejected_whole(lifecycle, broken_model):
     node = lifecycle[0]
-
-    def set_params(**values):
-        request = SetParameters.Request(parameters=[
-            Parameter(k, value=v).to_parameter_msg() for k, v in values.items()])
-        return call(node, SetParameters, f'{NODE}/set_parameters', request).results[0]
-
-    rejected = set_params(model_path='/nonexistent/model')
-    assert not rejected.successful and 'kept the running model' in rejected.reason
-    assert set_params(input_size=182).successful
-    assert not set_params(publish_points=True).successful
+    running = get_param(node, 'model_path')
+    missing = set_params(node, model_path='/nonexistent/model.onnx')
+    assert not missing.successful and 'no file' in missing.reason
+    assert set_params(node, input_size=182).successful
+    assert not set_params(node, publish_points=True).successful
+    assert wait_for(lambda: diagnostic_values(lifecycle[3].messages, NODE)[1].get(
+        'input_size') == '182', 60), 'the new input size never took effect'
     lifecycle[2].messages.clear()
     send_frames(lifecycle[1], 500)
     assert wait_for(lambda: lifecycle[2].messages, 30), 'no depth after a reload'
-    assert wait_for(lambda: diagnostic_values(lifecycle[3].messages, NODE)[1].get(
-        'input_size') == '182', 5)
+    # Loaded on another thread: accepted now, set back once the loader fails, whatever it
+    # raised (here safetensors' own error type), and the running model serves on.
+    for bad in (broken_model, '/nonexistent/model'):
+        assert set_params(node, model_path=bad).successful
+        assert wait_for(lambda: get_param(node, 'model_path') == running, 60), \
+            f'model_path={bad} was never set back'
+        assert wait_for(lambda: bad in status_message(lifecycle[3]), 10), \
+            'diagnostics do not say why the change failed'
+        assert 'running model kept serving' in status_message(lifecycle[3])
+        lifecycle[2].messages.clear()
+        send_frames(lifecycle[1], 500)
+        assert wait_for(lambda: lifecycle[2].messages, 30), f'no depth after {bad} failed'
+    assert lifecycle[4].process.poll() is None
 
 
 def test_shutdown_from_active(lifecycle):

@@ -18,12 +18,22 @@ class Recorder:
     def launch(self, items):
         frames = [frame for _, frame in items]
         self.events += [('launch', frame) for frame in frames]
-        if frames[-1] < self.frames_behind:
+        if isinstance(frames[-1], int) and frames[-1] < self.frames_behind:
             self.mailbox.put('camera', frames[-1] + 1)
         return frames
 
     def finish(self, frame):
+        if frame == 'poison':
+            raise KeyError('unexpected')
         self.events.append(('finish', frame))
+
+    def error(self, error):
+        self.events.append(('error', type(error).__name__))
+        if isinstance(error, ZeroDivisionError):
+            raise error
+
+    def fatal(self, reason):
+        self.events.append(('fatal', reason))
 
     def wait_for(self, event, timeout=5.0):
         deadline = time.monotonic() + timeout
@@ -35,7 +45,8 @@ class Recorder:
 def started(overlap: bool, frames_behind: int = 0):
     mailbox = Mailbox()
     recorder = Recorder(mailbox, frames_behind)
-    pipeline = Pipeline(mailbox, recorder.launch, recorder.finish, overlap=overlap)
+    pipeline = Pipeline(mailbox, recorder.launch, recorder.finish, recorder.error,
+                        recorder.fatal, overlap=overlap)
     pipeline.start()
     return mailbox, recorder, pipeline
 
@@ -77,3 +88,26 @@ def test_stop_finishes_what_is_in_flight():
     launched = [frame for step, frame in recorder.events if step == 'launch']
     finished = [frame for step, frame in recorder.events if step == 'finish']
     assert finished == launched
+
+
+@pytest.mark.parametrize('overlap', [False, True])
+def test_what_a_step_raises_is_reported_and_the_next_frame_is_served(overlap):
+    mailbox, recorder, pipeline = started(overlap)
+    mailbox.put('camera', 'poison')
+    recorder.wait_for(('error', 'KeyError'))
+    mailbox.put('camera', 1)
+    recorder.wait_for(('finish', 1))
+    pipeline.stop()
+    assert not [event for event in recorder.events if event[0] == 'fatal']
+
+
+def test_a_thread_that_ends_anyway_says_why():
+    mailbox, recorder, pipeline = started(overlap=False)
+
+    def broken_launch(items):
+        raise ZeroDivisionError('the error handler gives up')
+    pipeline._launch = broken_launch
+    mailbox.put('camera', 0)
+    recorder.wait_for(('fatal', 'processing thread stopped: ZeroDivisionError: the error '
+                       'handler gives up'))
+    pipeline.stop()

@@ -15,6 +15,9 @@ from depth_trt_ros.inference.geometry import Intrinsics
 OUTLIER_MADS = 3.0
 # MAD of a normal distribution is 0.6745 sigma: scales MAD to a standard deviation.
 _MAD_TO_SIGMA = 1.4826
+# Box coordinates are clipped to this many pixels: far outside any image, and small
+# enough that a box's width and margins stay finite.
+_FAR_PIXELS = 1e9
 
 
 def central_region(box: Sequence[float], fraction: float,
@@ -23,9 +26,12 @@ def central_region(box: Sequence[float], fraction: float,
     Integer ``(x0, y0, x1, y1)`` of the box's central ``fraction``, inside the image.
 
     The centre of a box is mostly the object; its border is mostly background.
-    The region is at least one pixel.
+    The region is at least one pixel. A box with a non-finite coordinate raises
+    ValueError.
     """
-    x0, y0, x1, y1 = (float(v) for v in box)
+    if not np.isfinite(np.asarray(box, dtype=np.float64)).all():
+        raise ValueError(f'box {tuple(box)} has a non-finite coordinate')
+    x0, y0, x1, y1 = (float(np.clip(v, -_FAR_PIXELS, _FAR_PIXELS)) for v in box)
     margin_x = (x1 - x0) * (1.0 - fraction) / 2
     margin_y = (y1 - y0) * (1.0 - fraction) / 2
     height, width = shape
@@ -44,9 +50,13 @@ def robust_depth(depth: np.ndarray, box: Sequence[float], fraction: float = 0.5,
     Invalid pixels (non-finite, zero or negative: no return) are ignored; of
     the rest, values more than ``OUTLIER_MADS`` robust standard deviations from
     the median are dropped. None when fewer than ``min_valid_fraction`` of the
-    region's pixels are valid.
+    region's pixels are valid, or the box has a non-finite coordinate (a
+    detection from a broken or hostile publisher).
     """
-    left, top, right, bottom = central_region(box, fraction, depth.shape[:2])
+    try:
+        left, top, right, bottom = central_region(box, fraction, depth.shape[:2])
+    except ValueError:
+        return None
     region = depth[top:bottom, left:right].astype(np.float64, copy=False).ravel()
     valid = region[np.isfinite(region) & (region > 0)]
     if valid.size == 0 or valid.size < min_valid_fraction * region.size:

@@ -46,11 +46,11 @@ class CameraChannel:
         self.msg_type = CompressedImage if compressed else Image
         self.input = CameraInput(self._node, self.msg_type, topic,
                                  lambda data: self._on_message(self, data), self._stats,
-                                 config.qos, config.qos_depth, channel=self.label, raw=True,
+                                 config.qos, config.qos_depth, channel=self.label,
                                  gated=True)
         self.input.start()
         # Best effort matches camera_info publishers of either reliability.
-        self._info_subscription = self._node.create_subscription(
+        self._info_subscription = self._node.subscribe_checked(
             CameraInfo, join_topic(self.prefix, 'camera_info'), self._on_camera_info,
             stream_qos('best_effort', 5))
 

@@ -15,6 +15,12 @@ A gated input takes one frame, then leaves the next ones in the DDS reader
 until its owner calls ``resume``: the reader's keep-last history overwrites
 them in C++, so frames a busy node would drop anyway cost no Python work,
 however fast they come.
+
+Messages are taken serialized. Without ``decode`` the owner gets the bytes
+(the depth node deserialises only the frames it processes); with it, the
+owner gets ``decode(bytes)``, and a :class:`~depth_trt_ros.ros.wire.MalformedMessage`
+is counted as a bad frame instead. Nothing the owner's callback raises leaves
+this class: it goes to the node's ``contain``.
 """
 import time
 from typing import Callable, List, Optional
@@ -24,6 +30,7 @@ from rclpy.qos import ReliabilityPolicy
 
 from depth_trt_ros.ros.diagnostics import NodeStats
 from depth_trt_ros.ros.qos import choose_input_reliability, stream_qos
+from depth_trt_ros.ros.wire import MalformedMessage
 
 try:  # Iron and newer; Humble has the same class in rclpy.qos_event.
     from rclpy.event_handler import SubscriptionEventCallbacks
@@ -59,7 +66,8 @@ class CameraInput:
 
     def __init__(self, node, msg_type, topic: str, on_message: Callable, stats: NodeStats,
                  reliability: str, depth: int, recheck_s: float = 1.0,
-                 channel: Optional[str] = None, raw: bool = False, gated: bool = False):
+                 channel: Optional[str] = None, decode: Optional[Callable] = None,
+                 gated: bool = False):
         self._node = node
         self._msg_type = msg_type
         self._topic = topic
@@ -69,9 +77,7 @@ class CameraInput:
         self._depth = depth
         self._recheck_s = recheck_s
         self._channel = channel
-        # raw: hand over serialized bytes, so frames that are never processed cost no
-        # Python deserialisation (the receiver deserialises the ones it takes).
-        self._raw = raw
+        self._decode = decode
         self._gate = FrameGate() if gated else None
         self._subscription = None
         self._timer = None
@@ -91,7 +97,8 @@ class CameraInput:
     def start(self):
         self.started_at = time.monotonic()
         self._subscribe()
-        self._timer = self._node.create_timer(self._recheck_s, self._recheck)
+        self._timer = self._node.create_timer(
+            self._recheck_s, self._node.contained(self._recheck, f'QoS check of {self._topic}'))
 
     def stop(self):
         if self._timer is not None:
@@ -131,7 +138,7 @@ class CameraInput:
             self._gate.is_open = True
         self._subscription = self._node.create_subscription(
             self._msg_type, self._topic, callback,
-            stream_qos(self.reliability, self._depth), event_callbacks=events, raw=self._raw,
+            stream_qos(self.reliability, self._depth), event_callbacks=events, raw=True,
             callback_group=self._gate)
         self._node.get_logger().info(
             f'subscribed {self.topic} ({self._msg_type.__name__}, {self.reliability}, '
@@ -158,12 +165,22 @@ class CameraInput:
             self.last_sequence = sequence
         self._without_info(msg)
 
-    def _without_info(self, msg):
-        if self._gate is not None:
-            self._gate.is_open = False
+    def _without_info(self, data: bytes):
         self.last_received = time.monotonic()
         self._stats.received(self._channel)
-        self._on_message(msg)
+        try:
+            msg = data if self._decode is None else self._decode(data)
+        except MalformedMessage as error:
+            self._node.count_malformed(error, self.topic, self._channel)
+            return
+        try:
+            if self._gate is not None:
+                self._gate.is_open = False
+            self._on_message(msg)
+        except Exception as error:  # noqa: B902 - nothing may end the executor
+            if self._gate is not None:
+                self._gate.is_open = True
+            self._node.contain(error, f'message on {self.topic}')
 
     def _on_message_lost(self, event):
         self._stats.count('lost_in_transport', event.total_count_change, self._channel)

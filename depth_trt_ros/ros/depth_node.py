@@ -5,11 +5,14 @@ configure  = parameters checked, model loaded and warmed up, publishers made
 activate   = subscriptions live, inference thread running
 deactivate = processing stops, model kept
 cleanup    = model released, GPU memory freed
+
+A frame that cannot be read or run is counted by reason and skipped; see
+ManagedNode for how faults are contained and when the node gives up.
 """
 from collections import defaultdict
 from dataclasses import dataclass
 import time
-from typing import List
+from typing import Iterable, List
 
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import State, TransitionCallbackReturn
@@ -19,10 +22,12 @@ from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros import params
 from depth_trt_ros.ros.camera_channel import CameraChannel
 from depth_trt_ros.ros.conversions import BadImageError, message_to_pixels, Pixels
-from depth_trt_ros.ros.diagnostics import NodeStats, process_rss_bytes, stamp_latency_ms
+from depth_trt_ros.ros.diagnostics import process_rss_bytes, stamp_latency_ms
 from depth_trt_ros.ros.image_cdr import decode_image
-from depth_trt_ros.ros.managed_node import ManagedNode, OK
+from depth_trt_ros.ros.managed_node import describe_error, ManagedNode, OK, THROTTLE_S
+from depth_trt_ros.ros.model_reload import ModelReload
 from depth_trt_ros.ros.runtime import run_node
+from depth_trt_ros.ros.wire import MalformedMessage
 from depth_trt_ros.ros.worker import Mailbox, Pipeline
 
 STAGES = ('convert', 'preprocess', 'infer', 'postprocess', 'publish')
@@ -48,16 +53,16 @@ class DepthNode(ManagedNode):
     """Subscribes ``image`` (or several ``image_topics``), publishes ``depth`` and friends."""
 
     def __init__(self, node_name: str = 'depth_node', **kwargs):
-        super().__init__(node_name, **kwargs)
+        super().__init__(node_name, STAGES, **kwargs)
         params.declare_all(self)
-        self.stats = NodeStats(STAGES)
         self.config = None
         self.service = None
         self.state_label = 'unconfigured'
         self._channels: List[CameraChannel] = []
         self._mailbox = Mailbox()
         self._pipeline = None
-        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._reload = ModelReload(self)
+        self.on_set_parameters_checked(self._on_set_parameters)
         self.start_if_autostart()
 
     # lifecycle -------------------------------------------------------------
@@ -78,7 +83,8 @@ class DepthNode(ManagedNode):
         for channel in self._channels:
             channel.start(self.config)
         self._pipeline = Pipeline(self._mailbox, self._launch, self._finish,
-                                  overlap=self.service.asynchronous)
+                                  lambda error: self.contain(error, 'inference thread'),
+                                  self.fail, overlap=self.service.asynchronous)
         self._pipeline.start()
         self.state_label = 'active'
         return super().on_activate(state)
@@ -88,6 +94,7 @@ class DepthNode(ManagedNode):
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        self._reload.wait()
         for channel in self._channels:
             channel.destroy()
         self._channels = []
@@ -102,6 +109,7 @@ class DepthNode(ManagedNode):
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
         self._stop_input()
+        self._reload.wait()
         if self.service is not None:
             self.service.release()
             self.service = None
@@ -119,6 +127,12 @@ class DepthNode(ManagedNode):
 
     # parameters ------------------------------------------------------------
     def _on_set_parameters(self, changes) -> SetParametersResult:
+        """
+        Apply a change now, or start loading the model it needs, or reject it with the reason.
+
+        A model change is loaded on another thread while the running model
+        serves; ModelReload reverts the parameters if the new model fails.
+        """
         configured = self.service is not None
         for change in changes:
             problem = params.check_value(change.name, change.value, configured)
@@ -127,14 +141,15 @@ class DepthNode(ManagedNode):
         if not configured:
             return SetParametersResult(successful=True)
         updated = {p.name: p.value for p in changes}
-        try:
-            config = params.replace(self.config, updated)
-            if any(params.needs_reload(name) for name in updated):
-                self.service.reload(config, self.get_logger().info,
-                                    params.check_outputs(config))
-        except (ValueError, RuntimeError) as error:
-            return SetParametersResult(successful=False, reason=f'rejected, kept the running '
-                                       f'model: {error}')
+        config = params.replace(self.config, updated)
+        reload = {name: value for name, value in updated.items()
+                  if params.needs_reload(name) and getattr(self.config, name) != value}
+        if reload:
+            problem = self._reload.start(config, reload)
+            if problem:
+                return SetParametersResult(successful=False, reason=problem)
+            config = params.replace(config, {name: getattr(self.config, name)
+                                             for name in reload})
         self._apply(config)
         return SetParametersResult(successful=True)
 
@@ -165,11 +180,15 @@ class DepthNode(ManagedNode):
         for _, (channel, data) in items:
             # The next frame may come in while this one is processed, not more.
             channel.resume()
-            frame = self._convert(channel, data)
-            if frame is not None:
-                height, width = frame.pixels.array.shape[:2]
-                outputs = channel.outputs.requested(width, height, self.config.publish_colorized)
-                groups[(frame.pixels.array.shape, frame.pixels.bgr, outputs)].append(frame)
+            try:
+                frame = self._convert(channel, data)
+                if frame is not None:
+                    height, width = frame.pixels.array.shape[:2]
+                    outputs = channel.outputs.requested(width, height,
+                                                        self.config.publish_colorized)
+                    groups[(frame.pixels.array.shape, frame.pixels.bgr, outputs)].append(frame)
+            except Exception as error:  # noqa: B902 - one frame's fault stays that frame's
+                self._failed([channel.label], error)
         jobs = []
         for (_, bgr, outputs), frames in groups.items():
             for start in range(0, len(frames), self.config.max_batch):
@@ -178,8 +197,8 @@ class DepthNode(ManagedNode):
                 try:
                     pending = self.service.launch_batch([f.pixels.array for f in batch],
                                                         outputs, bgr)
-                except (RuntimeError, ValueError) as error:
-                    self._failed(batch, error)
+                except Exception as error:  # noqa: B902 - e.g. device out of memory
+                    self._failed([f.channel.label for f in batch], error)
                     continue
                 jobs.append(_Job(batch, pending))
         return jobs
@@ -188,33 +207,39 @@ class DepthNode(ManagedNode):
         """Wait for a launched batch and publish it."""
         try:
             results = job.pending.collect()
-        except RuntimeError as error:  # a device error surfaces when its work is waited for
-            self._failed(job.frames, error)
+        except Exception as error:  # noqa: B902 - a device error surfaces when waited for
+            self._failed([f.channel.label for f in job.frames], error)
             return
         for frame, result in zip(job.frames, results):
-            self._publish(frame, result)
+            try:
+                self._publish(frame, result)
+            except Exception as error:  # noqa: B902 - one frame's fault stays that frame's
+                self._failed([frame.channel.label], error)
 
-    def _failed(self, frames: List[_Frame], error: Exception):
-        for frame in frames:
-            self.stats.count('failed', channel=frame.channel.label)
-        self.get_logger().error(f'inference failed, frame(s) skipped: {error}',
-                                throttle_duration_sec=5.0)
+    def _failed(self, channels: Iterable[str], error: Exception):
+        for channel in channels:
+            self.stats.count('failed', channel=channel)
+        self.get_logger().error(f'frame(s) failed and were skipped: {describe_error(error)}',
+                                throttle_duration_sec=THROTTLE_S)
 
     def _convert(self, channel, data: bytes):
         started = time.perf_counter()
         try:
             msg = decode_image(data, channel.msg_type)
-        except Exception as error:  # rclpy raises bare exceptions for malformed CDR
+        except MalformedMessage as error:
+            self.count_malformed(error, channel.image_topic, channel.label)
+            return None
+        except RuntimeError as error:  # rclpy refusing what the check let through
             self.stats.bad('decode', channel.label)
-            self.get_logger().warning(f'undecodable message skipped: {error}',
-                                      throttle_duration_sec=5.0)
+            self.get_logger().warning(f'undecodable message skipped: {describe_error(error)}',
+                                      throttle_duration_sec=THROTTLE_S)
             return None
         try:
             pixels = message_to_pixels(msg)
         except BadImageError as error:
             self.stats.bad(error.category, channel.label)
             self.get_logger().warning(f'bad frame skipped ({error.category}): {error}',
-                                      throttle_duration_sec=5.0)
+                                      throttle_duration_sec=THROTTLE_S)
             return None
         return _Frame(channel, msg, pixels, (time.perf_counter() - started) * 1e3)
 
@@ -236,19 +261,21 @@ class DepthNode(ManagedNode):
         if self.service is not None:
             info.update(self.service.describe())
             info['device_memory_mb'] = f'{self.service.device_memory_bytes() / 2**20:.1f}'
+        info.update(self._reload.describe())
+        warnings += self._reload.problems()
         for channel in self._channels:
             suffix = f'[{channel.label}]' if len(self._channels) > 1 else ''
             warnings += self._channel_status(channel, suffix, info)
         if self.stats.counts['lost_in_transport']:
             warnings.append(f"{self.stats.counts['lost_in_transport']} frame(s) lost in "
                             'transport')
-        self.publish_status('depth', self.stats, info, warnings)
+        self.publish_status('depth', info, warnings)
 
     def _channel_status(self, channel: CameraChannel, suffix: str, info) -> List[str]:
         """Add one camera's keys to ``info``; return its warnings."""
         warnings = []
-        if channel.outputs.points_waiting_for_info:
-            warnings.append(f'points{suffix} are not published: no camera_info received yet')
+        if channel.outputs.points_problem:
+            warnings.append(f'points{suffix} are not published: {channel.outputs.points_problem}')
         camera = channel.input
         if camera is None:
             return warnings

@@ -57,18 +57,28 @@ class DepthOutputs:
                                                             qos)
                       for name, msg_type in topics.items()}
         self.camera_info: Optional[CameraInfo] = None
-        self.points_waiting_for_info = False
+        # Why points are not published now (diagnostics warn), or None.
+        self.points_problem: Optional[str] = None
 
     def requested(self, width: int, height: int, colorize: bool) -> Outputs:
         """Return the views the next frame needs; colorized only while someone listens."""
         colorized = colorize and self._pubs['depth/colorized'].get_subscription_count() > 0
         intrinsics = None
         if 'points' in self._pubs:
-            self.points_waiting_for_info = self.camera_info is None
-            if self.camera_info is not None:
-                intrinsics = intrinsics_for(self.camera_info, width, height)
+            intrinsics, self.points_problem = self._intrinsics(width, height)
         return Outputs(colorized=colorized, depth_mm='depth/mm' in self._pubs,
                        intrinsics=intrinsics, points_rgb=self._config.points_rgb)
+
+    def _intrinsics(self, width: int, height: int):
+        """Return ``(intrinsics, None)``, or ``(None, why not)``: then depth goes out alone."""
+        if self.camera_info is None:
+            return None, 'no camera_info received yet'
+        try:
+            return intrinsics_for(self.camera_info, width, height), None
+        except ValueError as error:
+            self._node.get_logger().warning(f'points not published: {error}',
+                                            throttle_duration_sec=10.0)
+            return None, str(error)
 
     def publish(self, header, result: DepthResult) -> int:
         """Publish every view of ``result`` under ``header``; returns colorized count."""

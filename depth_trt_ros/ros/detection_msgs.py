@@ -69,11 +69,14 @@ def distance_markers(array: Detection3DArray, distances: List[Optional[float]], 
     Label each located object with ``class distance`` text markers.
 
     The first marker clears the previous frame's labels, so objects that left
-    the view do not linger.
+    the view do not linger. Objects whose position is not fully known
+    (``distance`` None) get no marker: RViz rejects non-finite positions.
     """
     markers = MarkerArray(markers=[Marker(header=array.header, action=Marker.DELETEALL)])
     lifetime = Duration(sec=int(lifetime_s), nanosec=int(lifetime_s % 1 * 1e9))
     for index, (detection, distance) in enumerate(zip(array.detections, distances)):
+        if distance is None:
+            continue
         label, _ = best_hypothesis(detection)
         marker = Marker(header=array.header, ns='distance', id=index, type=Marker.TEXT_VIEW_FACING,
                         action=Marker.ADD, lifetime=lifetime)
@@ -81,7 +84,6 @@ def distance_markers(array: Detection3DArray, distances: List[Optional[float]], 
         marker.pose.orientation.w = 1.0
         marker.scale.z = TEXT_HEIGHT_M
         marker.color.r = marker.color.g = marker.color.b = marker.color.a = 1.0
-        marker.text = f'{label} {distance:.2f} {unit}' if distance is not None else \
-            f'{label} ?'
+        marker.text = f'{label} {distance:.2f} {unit}'
         markers.markers.append(marker)
     return markers

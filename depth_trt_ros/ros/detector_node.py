@@ -19,15 +19,17 @@ from depth_trt_ros.inference.detection.yolo import (Detections, DetectionSetting
                                                     load_class_names, load_yolo_backend,
                                                     model_class_names, YoloDetector)
 from depth_trt_ros.ros.camera_input import CameraInput
-from depth_trt_ros.ros.conversions import BadImageError, compressed_to_rgb, fill_image, \
-    image_to_rgb
+from depth_trt_ros.ros.conversions import BadImageError, fill_image, message_to_pixels
 from depth_trt_ros.ros.detection_msgs import to_detection2d_array
 from depth_trt_ros.ros.detection_params import DETECTOR_SPECS, read_specs
 from depth_trt_ros.ros.params import declare_all
-from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms
-from depth_trt_ros.ros.managed_node import destroy_publishers, ManagedNode, OK
+from depth_trt_ros.ros.diagnostics import stamp_latency_ms
+from depth_trt_ros.ros.image_cdr import decode_image
+from depth_trt_ros.ros.managed_node import describe_error, destroy_publishers, ManagedNode, \
+    OK, THROTTLE_S
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import run_node
+from depth_trt_ros.ros.wire import MalformedMessage
 from depth_trt_ros.ros.worker import Mailbox, Pipeline
 
 STAGES = ('convert', 'preprocess', 'infer', 'postprocess', 'publish')
@@ -79,9 +81,8 @@ class DetectorNode(ManagedNode):
     """Subscribes ``image`` (or ``image/compressed``), publishes ``detections``."""
 
     def __init__(self, node_name: str = 'detector_node', **kwargs):
-        super().__init__(node_name, **kwargs)
+        super().__init__(node_name, STAGES, **kwargs)
         declare_all(self, DETECTOR_SPECS)
-        self.stats = NodeStats(STAGES)
         self.config = None
         self.detector = None
         self._mailbox = Mailbox()
@@ -105,12 +106,15 @@ class DetectorNode(ManagedNode):
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         compressed = self.config['image_transport'] == 'compressed'
+        self._msg_type = CompressedImage if compressed else Image
         self._camera = CameraInput(
-            self, CompressedImage if compressed else Image,
-            'image/compressed' if compressed else 'image', self._on_image, self.stats,
-            self.config['qos'], self.config['qos_depth'], gated=True)
+            self, self._msg_type, 'image/compressed' if compressed else 'image',
+            self._on_image, self.stats, self.config['qos'], self.config['qos_depth'],
+            gated=True)
         self._camera.start()
-        self._pipeline = Pipeline(self._mailbox, self._infer, self._publish)
+        self._pipeline = Pipeline(self._mailbox, self._infer, self._publish,
+                                  lambda error: self.contain(error, 'detection thread'),
+                                  self.fail)
         self._pipeline.start()
         return super().on_activate(state)
 
@@ -138,9 +142,9 @@ class DetectorNode(ManagedNode):
             self._pipeline = None
         self.stats.count('dropped', len(self._mailbox.clear()))
 
-    def _on_image(self, msg):
-        """Subscription callback: hand the frame to the inference thread."""
-        if self._mailbox.put('image', msg):
+    def _on_image(self, data: bytes):
+        """Subscription callback: hand the (still serialized) frame to the inference thread."""
+        if self._mailbox.put('image', data):
             self.stats.count('dropped')
 
     def _infer(self, items) -> List[_Job]:
@@ -148,24 +152,32 @@ class DetectorNode(ManagedNode):
             # The next frame may come in while this one is processed, not more.
             self._camera.resume()
         jobs = []
-        for _, msg in items:
+        for _, data in items:
             started = time.perf_counter()
             try:
-                frame = compressed_to_rgb(msg) if isinstance(msg, CompressedImage) \
-                    else image_to_rgb(msg)
+                msg, frame = self._convert(data)
             except BadImageError as error:
                 self.stats.bad(error.category)
                 self.get_logger().warning(f'bad frame skipped ({error.category}): {error}',
-                                          throttle_duration_sec=5.0)
+                                          throttle_duration_sec=THROTTLE_S)
+                continue
+            except MalformedMessage as error:
+                self.count_malformed(error, 'image')
                 continue
             convert_ms = (time.perf_counter() - started) * 1e3
             try:
                 jobs.append(_Job(msg, frame, self.detector.detect(frame), convert_ms))
-            except RuntimeError as error:
+            except Exception as error:  # noqa: B902 - one frame's fault stays that frame's
                 self.stats.count('failed')
-                self.get_logger().error(f'inference failed, frame skipped: {error}',
-                                        throttle_duration_sec=5.0)
+                self.get_logger().error(f'detection failed, frame skipped: '
+                                        f'{describe_error(error)}',
+                                        throttle_duration_sec=THROTTLE_S)
         return jobs
+
+    def _convert(self, data: bytes):
+        """Return the frame's message and RGB pixels; raises for a bad frame."""
+        msg = decode_image(data, self._msg_type)
+        return msg, message_to_pixels(msg).rgb()
 
     def _publish(self, job: _Job):
         started = time.perf_counter()
@@ -184,7 +196,7 @@ class DetectorNode(ManagedNode):
         if self._camera is not None:
             info['input_topic'] = self._camera.topic
             warnings += self._camera.problems(self.config['input_timeout'])
-        self.publish_status('detection', self.stats, info, warnings)
+        self.publish_status('detection', info, warnings)
 
 
 def main(args=None) -> int:

@@ -28,19 +28,33 @@ def process_rss_bytes() -> int:
 
 
 class RateMeter:
-    """Events per second over a sliding window of timestamps."""
+    """
+    Events per second over a sliding window of timestamps.
 
-    def __init__(self, window_s: float = 5.0):
+    Bounded whether or not anyone reads the rate: old stamps are dropped on
+    every tick, and at most ``max_events`` are kept (the rate of a flood is
+    then measured over the newest ones).
+    """
+
+    def __init__(self, window_s: float = 5.0, max_events: int = 10_000):
         self._window_s = window_s
-        self._times: Deque[float] = deque()
+        self._times: Deque[float] = deque(maxlen=max_events)
 
     def tick(self, now: Optional[float] = None):
-        self._times.append(time.monotonic() if now is None else now)
+        now = time.monotonic() if now is None else now
+        self._forget_before(now)
+        self._times.append(now)
+
+    def _forget_before(self, now: float):
+        while self._times and self._times[0] < now - self._window_s:
+            self._times.popleft()
+
+    def __len__(self) -> int:
+        return len(self._times)
 
     def rate(self, now: Optional[float] = None) -> float:
         now = time.monotonic() if now is None else now
-        while self._times and self._times[0] < now - self._window_s:
-            self._times.popleft()
+        self._forget_before(now)
         if len(self._times) < 2:
             return 0.0
         return (len(self._times) - 1) / max(now - self._times[0], 1e-9)
@@ -55,7 +69,9 @@ class NodeStats:
         self._timings: Dict[str, Deque[float]] = {s: deque(maxlen=WINDOW) for s in self.stages}
         self._latency: Deque[float] = deque(maxlen=WINDOW)
         self.counts: Counter = Counter()
-        # The same frame counters per camera, for nodes that serve several.
+        # The same frame counters per camera, for nodes that serve several. Keys are
+        # configured cameras and the package's own fault categories, never message text,
+        # so these stay as small as the configuration.
         self.by_channel: Dict[str, Counter] = {}
         self.bad_by_reason: Counter = Counter()
         self.input_rate = RateMeter()
@@ -140,6 +156,7 @@ def to_status(name: str, hardware_id: str, stats: NodeStats, info: Dict[str, str
             for channel, counts in sorted(stats.by_channel.items()):
                 values[f'frames_{key}[{channel}]'] = str(counts[key])
     values['incompatible_qos_events'] = str(stats.counts['incompatible_qos'])
+    values['contained_errors'] = str(stats.counts['contained_errors'])
     values['inference_calls'] = str(stats.counts['inference_calls'])
     for reason, amount in sorted(stats.bad_by_reason.items()):
         values[f'bad_{reason}'] = str(amount)

@@ -7,6 +7,9 @@ Subscribes ``detections`` (vision_msgs/Detection2DArray), ``depth`` and
 empty when it is empty) and ``detections_3d/markers`` (text labels for RViz).
 Unknown coordinates are NaN: x and y without camera_info, all three where
 the box has no valid depth or no depth frame matched (see locate_objects).
+Messages are checked before they are deserialized; a message with more than
+``MAX_DETECTIONS`` objects is cut there (counted), so one message cannot hold
+the executor for seconds.
 """
 import time
 from typing import Optional
@@ -20,25 +23,28 @@ from depth_trt_ros.inference.geometry import Intrinsics
 from depth_trt_ros.ros.camera_input import CameraInput
 from depth_trt_ros.ros.conversions import BadImageError, image_to_depth
 from depth_trt_ros.ros.detection_msgs import distance_markers
-from depth_trt_ros.ros.detection_params import DISTANCE_SPECS, read_specs
-from depth_trt_ros.ros.params import declare_all
+from depth_trt_ros.ros.detection_params import DETECTOR_SPECS, DISTANCE_SPECS, read_specs
 from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms
+from depth_trt_ros.ros.image_cdr import decode_image
 from depth_trt_ros.ros.locate_objects import depth_intrinsics, locate
-from depth_trt_ros.ros.managed_node import destroy_publishers, ManagedNode, OK
+from depth_trt_ros.ros.managed_node import destroy_publishers, ManagedNode, OK, THROTTLE_S
+from depth_trt_ros.ros.params import declare_all
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import run_node
 from depth_trt_ros.ros.stamp_sync import StampPairer, stamp_ns
+from depth_trt_ros.ros.wire import deserialize_checked
 
 STAGES = ('distance', 'publish')
+# As many objects as detector_node may publish for one frame.
+MAX_DETECTIONS = DETECTOR_SPECS['max_detections'].int_range[1]
 
 
 class DistanceNode(ManagedNode):
     """Locates every detected object with the depth image of its frame."""
 
     def __init__(self, node_name: str = 'distance_node', **kwargs):
-        super().__init__(node_name, **kwargs)
+        super().__init__(node_name, STAGES, **kwargs)
         declare_all(self, DISTANCE_SPECS)
-        self.stats = NodeStats(STAGES)
         self.depth_stats = NodeStats(())
         self.config = None
         self._inputs = []
@@ -67,13 +73,15 @@ class DistanceNode(ManagedNode):
         self._inputs = [
             CameraInput(self, Detection2DArray, 'detections',
                         lambda msg: self._pairer.add_primary(stamp_ns(msg.header.stamp), msg),
-                        self.stats, config['qos'], config['qos_depth']),
+                        self.stats, config['qos'], config['qos_depth'],
+                        decode=lambda data: deserialize_checked(data, Detection2DArray)),
             CameraInput(self, Image, 'depth',
                         lambda msg: self._pairer.add_secondary(stamp_ns(msg.header.stamp), msg),
-                        self.depth_stats, config['qos'], config['qos_depth'])]
+                        self.depth_stats, config['qos'], config['qos_depth'],
+                        decode=lambda data: decode_image(data, Image))]
         for subscription in self._inputs:
             subscription.start()
-        self._info_sub = self.create_subscription(
+        self._info_sub = self.subscribe_checked(
             CameraInfo, 'depth/camera_info', self._on_camera_info, stream_qos('best_effort', 5))
         return super().on_activate(state)
 
@@ -104,7 +112,7 @@ class DistanceNode(ManagedNode):
         except BadImageError as error:
             self.stats.bad(error.category)
             self.get_logger().warning(f'bad depth frame ({error.category}), distances '
-                                      f'unknown: {error}', throttle_duration_sec=5.0)
+                                      f'unknown: {error}', throttle_duration_sec=THROTTLE_S)
             depth = None
         intrinsics = self._intrinsics(depth.shape) if depth is not None else None
         self._publish(detections, depth, intrinsics, started)
@@ -113,18 +121,25 @@ class DistanceNode(ManagedNode):
         self.stats.count('unmatched')
         self.get_logger().warning('no depth frame within sync_slop of the detections at '
                                   f'{stamp_ns(detections.header.stamp)} ns: distances unknown',
-                                  throttle_duration_sec=5.0)
+                                  throttle_duration_sec=THROTTLE_S)
         self._publish(detections, None, None, time.perf_counter())
 
     def _intrinsics(self, shape) -> Optional[Intrinsics]:
         try:
             return depth_intrinsics(self._camera_info, self.config['depth_type'], shape)
         except ValueError as error:
-            self.get_logger().warning(f'{error}: x and y unknown', throttle_duration_sec=5.0)
+            self.get_logger().warning(f'{error}: x and y unknown',
+                                      throttle_duration_sec=THROTTLE_S)
             return None
 
     def _publish(self, detections: Detection2DArray, depth, intrinsics: Optional[Intrinsics],
                  started: float):
+        if len(detections.detections) > MAX_DETECTIONS:
+            self.stats.count('detections_cut', len(detections.detections) - MAX_DETECTIONS)
+            self.get_logger().warning(f'{len(detections.detections)} detections in one message: '
+                                      f'only the first {MAX_DETECTIONS} are located',
+                                      throttle_duration_sec=THROTTLE_S)
+            del detections.detections[MAX_DETECTIONS:]
         located, labelled = locate(detections, depth, intrinsics,
                                    self.config['central_fraction'],
                                    self.config['min_valid_fraction'])
@@ -143,10 +158,11 @@ class DistanceNode(ManagedNode):
                 and self._camera_info is None and self._inputs:
             warnings.append('no depth/camera_info yet: x and y of objects unknown')
         info = {'depth_frames_received': str(self.depth_stats.counts['received']),
-                'unmatched': str(self.stats.counts['unmatched'])}
+                'unmatched': str(self.stats.counts['unmatched']),
+                'detections_cut': str(self.stats.counts['detections_cut'])}
         for subscription in self._inputs:
             warnings += subscription.problems(self.config['input_timeout'])
-        self.publish_status('distance', self.stats, info, warnings)
+        self.publish_status('distance', info, warnings)
 
 
 def main(args=None) -> int:

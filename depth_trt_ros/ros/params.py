@@ -6,17 +6,19 @@ ranges and ``ros2 param describe`` shows the text; choices are checked here and
 a wrong value stops start-up with a message naming the parameter and the fix.
 """
 from dataclasses import dataclass, fields, replace as replace_fields
+from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
-from depth_trt_ros.inference.backends import BACKEND_NAMES
+from depth_trt_ros.inference.backends import BACKEND_NAMES, ENGINE_SUFFIXES
 from depth_trt_ros.inference.estimator import require_metric
 from depth_trt_ros.inference.model import DEFAULT_MODEL
 from depth_trt_ros.inference.postprocess import COLORMAPS
 from depth_trt_ros.ros.camera_channel import channel_prefix
 
 RELIABILITIES = ('auto', 'best_effort', 'reliable')
+MODEL_FILE_SUFFIXES = ENGINE_SUFFIXES + ('.onnx',)
 
 
 @dataclass(frozen=True)
@@ -142,10 +144,19 @@ def check_value(name: str, value, configured: bool = False) -> Optional[str]:
     problem = choice_problem(name, value, spec)
     if problem:
         return problem
-    if name == 'model_path' and not str(value).strip():
-        return "parameter 'model_path' is empty: set a hub id, directory, .onnx or .engine"
+    if name == 'model_path':
+        return _check_model_path(str(value))
     if name == 'image_topics':
         return _check_image_topics(list(value))
+    return None
+
+
+def _check_model_path(path: str) -> Optional[str]:
+    """Refuse at once what cannot load: nothing, or a model file that is not there."""
+    if not path.strip():
+        return "parameter 'model_path' is empty: set a hub id, directory, .onnx or .engine"
+    if Path(path).suffix.lower() in MODEL_FILE_SUFFIXES and not Path(path).is_file():
+        return f"parameter 'model_path': no file '{path}' (check the path, or export it first)"
     return None
 
 

@@ -1,4 +1,6 @@
 """Organized sensor_msgs/PointCloud2 from an ``[H, W, 3|4]`` float32 array."""
+import math
+
 import numpy as np
 from sensor_msgs.msg import CameraInfo, PointCloud2, PointField
 
@@ -22,11 +24,19 @@ def point_cloud(header, points: np.ndarray) -> PointCloud2:
 
 
 def intrinsics_for(info: CameraInfo, width: int, height: int) -> Intrinsics:
-    """Intrinsics of ``info`` rescaled to an image of ``width`` x ``height``."""
+    """
+    Intrinsics of ``info`` rescaled to an image of ``width`` x ``height``.
+
+    Raises ValueError for a camera_info that cannot place points: K all zero (an
+    uncalibrated camera, as many USB drivers publish), or non-finite or
+    negative focal lengths.
+    """
     k = info.k
-    if k[0] <= 0 or k[4] <= 0:
-        raise ValueError('camera_info has no focal length (K is zero): calibrate the camera')
-    intrinsics = Intrinsics(fx=k[0], fy=k[4], cx=k[2], cy=k[5])
+    fx, fy, cx, cy = (float(k[i]) for i in (0, 4, 2, 5))
+    if not all(map(math.isfinite, (fx, fy, cx, cy))) or fx <= 0 or fy <= 0:
+        raise ValueError(f'camera_info K has no usable focal length (fx={fx:g}, fy={fy:g}): '
+                         'calibrate the camera')
+    intrinsics = Intrinsics(fx=fx, fy=fy, cx=cx, cy=cy)
     if info.width and info.height and (info.width, info.height) != (width, height):
         intrinsics = intrinsics.scaled(width / info.width, height / info.height)
     return intrinsics

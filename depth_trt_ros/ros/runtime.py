@@ -42,7 +42,13 @@ def spin(nodes):
 
 
 def run_node(node_class, args=None) -> int:
-    """Create ``node_class`` and spin it; exit 1 with the reason if it could not configure."""
+    """
+    Create ``node_class`` and spin it; 0 after Ctrl-C or shutdown.
+
+    1 if it could not configure, or if it gave up while running (its
+    ``fatal_error``, e.g. a processing thread that stopped), so that a
+    supervisor can restart it.
+    """
     with ros_context(args):
         node = node_class()
         if node.startup_error is not None:
@@ -50,4 +56,4 @@ def run_node(node_class, args=None) -> int:
             node.destroy_node()
             return 1
         spin([node])
-    return 0
+        return 1 if node.fatal_error else 0

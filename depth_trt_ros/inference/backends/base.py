@@ -132,7 +132,9 @@ class CudaGraphRunner:
                 self._fn(*static_inputs, **options)
         torch.cuda.current_stream(self._device).wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        # thread_local: a model being loaded (and captured) on another thread must not
+        # make the serving thread's CUDA calls illegal meanwhile, nor be broken by them.
+        with torch.cuda.graph(graph, capture_error_mode='thread_local'):
             static_output = self._fn(*static_inputs, **options)
         return graph, static_inputs, static_output
 

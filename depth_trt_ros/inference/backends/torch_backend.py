@@ -5,6 +5,7 @@ On CUDA it runs fp16 (if asked), SDPA attention in the Dinov2 backbone, the
 position-embedding interpolation computed once per input size instead of per
 frame, and the whole forward pass replayed as a CUDA graph.
 """
+from collections import OrderedDict
 from functools import wraps
 
 import torch
@@ -13,6 +14,9 @@ from depth_trt_ros.inference.backends.base import (Backend, BackendInfo, CudaGra
                                                    parse_device)
 from depth_trt_ros.inference.model import is_metric, load_depth_model
 
+# Input sizes whose position embeddings stay cached (a few MB each at 518).
+MAX_CACHED_SIZES = 8
+
 
 def cache_position_embeddings(model):
     """
@@ -20,11 +24,13 @@ def cache_position_embeddings(model):
 
     It is constant for a given input size but costs more GPU time than the
     transformer at non-square sizes. Tracing (ONNX export) bypasses the cache
-    so that exported graphs stay dynamic.
+    so that exported graphs stay dynamic. A camera whose frame size keeps
+    changing would grow it without end, so it keeps the ``MAX_CACHED_SIZES``
+    most recently used sizes.
     """
     embeddings = model.backbone.embeddings
     original = embeddings.interpolate_pos_encoding
-    cache = {}
+    cache = OrderedDict()
 
     @wraps(original)
     def cached(tokens, height, width):
@@ -32,8 +38,12 @@ def cache_position_embeddings(model):
                 or torch.onnx.is_in_onnx_export()):
             return original(tokens, height, width)
         key = (height, width, tokens.dtype, tokens.device)
-        if key not in cache:
+        if key in cache:
+            cache.move_to_end(key)
+        else:
             cache[key] = original(tokens, height, width).detach()
+            if len(cache) > MAX_CACHED_SIZES:
+                cache.popitem(last=False)
         return cache[key]
 
     embeddings.interpolate_pos_encoding = cached

@@ -1,0 +1,80 @@
+"""
+A model change at run time, loaded on its own thread while the running model serves.
+
+``ros2 param set /depth_node model_path ...`` must neither stop frames and
+diagnostics while a model loads (seconds, minutes for an engine) nor end the
+node whatever the loader raises. So the parameter callback only checks the
+value and starts the load here; the new model is swapped in when it is
+ready, and if it fails the parameters are set back to the running model's
+and the reason is logged and shown in ``/diagnostics`` until the next change.
+"""
+import threading
+import time
+from typing import Dict, List, Optional
+
+from rclpy.parameter import Parameter
+
+from depth_trt_ros.ros import params
+from depth_trt_ros.ros.managed_node import describe_error
+
+
+class ModelReload:
+    """At most one model load in flight for ``node`` (a DepthNode)."""
+
+    def __init__(self, node):
+        self._node = node
+        self._thread: Optional[threading.Thread] = None
+        self._started = 0.0
+        self._loading = ''
+        self._failure: Optional[str] = None
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, config, changes: Dict[str, object]) -> Optional[str]:
+        """Start loading the model of ``config`` (``changes`` made it); else say why not."""
+        if self.busy:
+            return (f'rejected: {self._loading} is still loading '
+                    f'({time.monotonic() - self._started:.0f} s so far); set it again when '
+                    '/diagnostics no longer shows model_reload')
+        self._loading = ', '.join(f'{name}={value}' for name, value in changes.items())
+        self._failure = None
+        self._started = time.monotonic()
+        self._thread = threading.Thread(target=self._load, args=(config, changes),
+                                        name='model-reload', daemon=True)
+        self._thread.start()
+        return None
+
+    def _load(self, config, changes: Dict[str, object]):
+        node = self._node
+        running = {name: getattr(node.config, name) for name in changes}
+        try:
+            node.service.reload(config, node.get_logger().info, params.check_outputs(config))
+        except Exception as error:  # noqa: B902 - whatever a loader raises is a refusal
+            self._failure = (f'{self._loading} rejected, the running model kept serving: '
+                             f'{describe_error(error)}')
+            node.get_logger().error(self._failure)
+            # Set back, so that the parameters say what runs (no reload: same values).
+            node.set_parameters([Parameter(name, value=value)
+                                 for name, value in running.items()])
+            return
+        node.config = params.replace(node.config, changes)
+        node.get_logger().info(f'model change applied: {self._loading} '
+                               f'({time.monotonic() - self._started:.1f} s)')
+
+    def describe(self) -> Dict[str, str]:
+        """Diagnostics keys while a model loads."""
+        if not self.busy:
+            return {}
+        return {'model_reload': f'loading {self._loading} '
+                f'({time.monotonic() - self._started:.0f} s); the running model serves'}
+
+    def problems(self) -> List[str]:
+        """Return the last failed change, until the next one starts."""
+        return [self._failure] if self._failure else []
+
+    def wait(self):
+        """Let a load in flight end (before the model is released)."""
+        if self._thread is not None:
+            self._thread.join()
