@@ -46,7 +46,8 @@ def test_batched_nms_keeps_overlapping_boxes_of_other_classes(implementation):
 
 
 @pytest.mark.skipif(nms_module.NMS_IMPLEMENTATION != 'torchvision',
-                    reason=f'torchvision is not importable: NMS is {nms_module.NMS_IMPLEMENTATION}')
+                    reason=f'torchvision is not importable, NMS runs on '
+                           f'{nms_module.NMS_IMPLEMENTATION}')
 def test_torchvision_and_torch_fallback_keep_the_same_boxes():
     generator = torch.Generator().manual_seed(0)
     for _ in range(20):
@@ -187,3 +188,20 @@ def test_bad_settings_and_models_are_refused(tmp_path):
     for path in (garbage, tmp_path / 'missing.onnx'):
         with pytest.raises(ModelLoadError, match='docs/detection.md describes'):
             load_yolo_backend('auto', str(path), 'cpu', 'fp32')
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
+def test_torchscript_yolo_replays_as_a_cuda_graph_on_the_gpu(tmp_path):
+    model = str(tiny_yolo_model(tmp_path / 'tiny.torchscript', ['a', 'b', 'c']))
+    frame = np.random.default_rng(1).integers(0, 255, (240, 320, 3), np.uint8)
+    settings = DetectionSettings(confidence=0.3, iou=0.9, max_detections=50)
+    on_cpu = YoloDetector(load_yolo_backend('auto', model, 'cpu', 'fp32'),
+                          settings).detect(frame)
+    for precision, tolerance in (('fp32', 0.5), ('fp16', 2.0)):
+        detector = YoloDetector(load_yolo_backend('auto', model, 'cuda', precision), settings)
+        for _ in range(3):
+            on_gpu = detector.detect(frame)
+        assert len(detector.backend._graphs) == 1, 'captured once, then replayed'
+        np.testing.assert_array_equal(on_gpu.class_ids, on_cpu.class_ids)
+        np.testing.assert_allclose(on_gpu.boxes, on_cpu.boxes, atol=tolerance)
+        detector.close()

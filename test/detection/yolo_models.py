@@ -102,7 +102,7 @@ def constant_boxes_model(path: Path, boxes, scores, names: Sequence[str],
 
 
 def tiny_yolo_model(path: Path, names: Sequence[str], network=(320, 320)) -> Path:
-    """The same seeded TinyYolo as ``.onnx`` or, by the suffix, as ``.torchscript``."""
+    """Export the same seeded TinyYolo as ``.onnx`` or, by the suffix, ``.torchscript``."""
     torch.manual_seed(0)
     model = TinyYolo(len(names))
     if path.suffix == '.torchscript':

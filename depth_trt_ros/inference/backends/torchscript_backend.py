@@ -5,42 +5,15 @@ Ultralytics stores its metadata (``names``, ``imgsz``, ``stride``, ...) as
 JSON in the archive's ``config.txt`` extra file; it becomes the backend's
 ``model_metadata``, as ONNX metadata_props do for the ONNX Runtime backend.
 """
-import json
 from pathlib import Path
-from typing import Dict
 
 import torch
 
-from depth_trt_ros.inference.backends.base import BackendInfo, ModelLoadError
+from depth_trt_ros.inference.backends.base import BackendInfo, ModelLoadError, \
+    parse_metadata_json
 from depth_trt_ros.inference.backends.torch_backend import TorchModuleBackend
 
 METADATA_FILE = 'config.txt'
-
-
-def metadata_strings(metadata, source: str) -> Dict[str, str]:
-    """
-    A JSON metadata object -> ``{key: text}`` (non-strings as JSON text).
-
-    Values stay text, like ONNX metadata_props, so that one parser (class
-    names, ``imgsz``) reads every format.
-    """
-    if not isinstance(metadata, dict):
-        raise ModelLoadError(f'{source} holds {type(metadata).__name__}, not a JSON object: '
-                             're-export the model')
-    return {str(key): value if isinstance(value, str) else json.dumps(value)
-            for key, value in metadata.items()}
-
-
-def read_torchscript_metadata(extra: Dict[str, bytes], model_path: str) -> Dict[str, str]:
-    """Parse ultralytics' ``config.txt`` (empty when the export has none)."""
-    text = extra.get(METADATA_FILE) or b''
-    if not text:
-        return {}
-    source = f"'{METADATA_FILE}' in '{model_path}'"
-    try:
-        return metadata_strings(json.loads(text), source)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelLoadError(f'{source} is not JSON ({error}): re-export the model') from error
 
 
 class TorchScriptBackend(TorchModuleBackend):
@@ -64,7 +37,10 @@ class TorchScriptBackend(TorchModuleBackend):
             raise ModelLoadError(f"cannot load TorchScript model '{model_path}' "
                                  f'({str(error).splitlines()[0]}): re-export it '
                                  f'{how_to_export}') from error
-        self.model_metadata = read_torchscript_metadata(extra, model_path)
+        # Empty when the export has no config.txt (not an ultralytics export).
+        raw = extra[METADATA_FILE]
+        self.model_metadata = parse_metadata_json(
+            raw, f"'{METADATA_FILE}' in '{model_path}'") if raw else {}
         self.model = model.to(self.input_dtype).eval()
         self.model_path = model_path
 

@@ -110,7 +110,7 @@ def model_class_names(backend: Backend) -> List[str]:
 
 
 def _backend_options(kind: str) -> Dict[str, object]:
-    """What each backend needs to know that a YOLO model is not a Depth-Anything one."""
+    """Tell each backend that a YOLO model is not a Depth-Anything one, and how to export."""
     if kind == 'onnxruntime':
         return {'input_name': None, 'output_name': None, 'output_shape': None,
                 'how_to_export': HOW_TO_EXPORT}
