@@ -193,15 +193,18 @@ def test_bad_settings_and_models_are_refused(tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
 def test_torchscript_yolo_replays_as_a_cuda_graph_on_the_gpu(tmp_path):
     model = str(tiny_yolo_model(tmp_path / 'tiny.torchscript', ['a', 'b', 'c']))
+    pixels = torch.rand(1, 3, 320, 320, generator=torch.Generator().manual_seed(0))
+    expected = load_yolo_backend('auto', model, 'cpu', 'fp32').infer(pixels)
     frame = np.random.default_rng(1).integers(0, 255, (240, 320, 3), np.uint8)
-    settings = DetectionSettings(confidence=0.3, iou=0.9, max_detections=50)
-    on_cpu = YoloDetector(load_yolo_backend('auto', model, 'cpu', 'fp32'),
-                          settings).detect(frame)
-    for precision, tolerance in (('fp32', 0.5), ('fp16', 2.0)):
-        detector = YoloDetector(load_yolo_backend('auto', model, 'cuda', precision), settings)
+    # Head outputs, not decoded boxes: TF32/fp16 rounding moves scores across the threshold.
+    for precision, tolerance in (('fp32', 1e-2), ('fp16', 2e-2)):
+        backend = load_yolo_backend('auto', model, 'cuda', precision)
         for _ in range(3):
-            on_gpu = detector.detect(frame)
-        assert len(detector.backend._graphs) == 1, 'captured once, then replayed'
-        np.testing.assert_array_equal(on_gpu.class_ids, on_cpu.class_ids)
-        np.testing.assert_allclose(on_gpu.boxes, on_cpu.boxes, atol=tolerance)
+            output = backend.infer(pixels.cuda())
+        assert len(backend._graphs) == 1, 'captured once, then replayed'
+        torch.testing.assert_close(output.float().cpu(), expected, rtol=tolerance,
+                                   atol=tolerance)
+        detector = YoloDetector(backend, DetectionSettings(confidence=0.3, max_detections=5))
+        result = detector.detect(frame)
+        assert 1 <= len(result) <= 5 and (result.boxes[:, 2:] <= [320, 240]).all()
         detector.close()
