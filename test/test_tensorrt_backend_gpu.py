@@ -2,11 +2,12 @@
 TensorRTBackend's CUDA plumbing against a stand-in TensorRT runtime (needs a GPU).
 
 The stand-in implements the few TensorRT 10 calls the backend makes and
-"runs" the engine as ``predicted_depth = pixel_values.sum(1)`` on the bound
-addresses and the given stream. This checks what is the backend's own:
-buffer binding and reuse, shape binding, stream ordering without host syncs,
-CUDA-graph capture and the start-up refusals, on a real GPU. It does not
-check TensorRT itself.
+"runs" a depth engine as ``depth = pixels.sum(1)`` (a YOLO engine as a
+constant head) on the bound addresses and the given stream. This checks what
+is the backend's own: buffer binding and reuse, shape binding, stream
+ordering without host syncs, CUDA-graph capture, the start-up refusals, and
+engines without a sidecar (a user's fixed 384x384, a trtexec 518x518, an
+ultralytics YOLO engine), on a real GPU. It does not check TensorRT itself.
 """
 import json
 from types import SimpleNamespace

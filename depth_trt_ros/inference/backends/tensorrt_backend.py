@@ -150,11 +150,11 @@ class TensorRTBackend(Backend):
                                  f' (see the TensorRT messages above): {self._rebuild_advice()}')
         produced = tuple(self.context.get_tensor_shape(self.io.output_name))
         # This package's engines are Depth-Anything: the depth map has the input's size.
-        expected = output_shape(shape) if self.metadata is not None else produced
-        if produced != expected or any(dim < 0 for dim in produced):
+        expected = output_shape(shape) if self.metadata is not None else None
+        if expected is not None and produced != expected or any(dim < 0 for dim in produced):
             raise ModelLoadError(f"engine '{self.model_path}' gives {self.io.output_name} "
-                                 f'{produced} for input {shape}, expected {expected}: '
-                                 f'{self._rebuild_advice()}')
+                                 f'{produced} for input {shape}, expected '
+                                 f"{expected or 'a shape without -1'}: {self._rebuild_advice()}")
         if self._graphs is not None:
             # A captured graph holds one shape's launch parameters and buffer addresses.
             self._graphs.clear()
