@@ -18,6 +18,9 @@ setup(
         ('share/' + PACKAGE + '/config', glob('config/*.yaml') + glob('config/*.rviz')),
     ],
     install_requires=['setuptools'],
+    # torchvision's batched_nms replaces the plain-torch NMS fallback (requirements/gpu.txt
+    # pins the release built for the pinned torch).
+    extras_require={'gpu': ['torchvision']},
     zip_safe=True,
     maintainer='depth_trt_ros maintainers',
     maintainer_email='maintainers@depth-trt-ros.invalid',

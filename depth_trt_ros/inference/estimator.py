@@ -24,8 +24,7 @@ from depth_trt_ros.inference.backends.base import Backend, CudaGraphRunner, Tens
 from depth_trt_ros.inference.geometry import back_project, Intrinsics, mark_invalid, pack_rgb, \
     to_millimetres
 from depth_trt_ros.inference.postprocess import colorize, colormap_lut, resize_depth
-from depth_trt_ros.inference.preprocess import DEFAULT_INPUT_SIZE, network_input_size, \
-    Preprocessor
+from depth_trt_ros.inference.preprocess import DEFAULT_INPUT_SIZE, Preprocessor
 
 STAGES = ('preprocess', 'infer', 'postprocess')
 
@@ -97,7 +96,8 @@ class DepthEstimator:
         self.backend = backend
         self.device = backend.device
         self.input_size = input_size
-        self.preprocess = Preprocessor(input_size, self.device, backend.input_dtype)
+        self.preprocess = Preprocessor(input_size, self.device, backend.input_dtype,
+                                       backend.fixed_input_size)
         self._lut = None
         self.set_colormap(colormap)
         # Pinned host buffers, one set per batch in flight, reused once collected.
@@ -133,7 +133,7 @@ class DepthEstimator:
             self._lut.copy_(lut)
 
     def network_size(self, height: int, width: int):
-        return network_input_size(height, width, self.input_size)
+        return self.preprocess.network_size(height, width)
 
     def warmup(self, height: int, width: int, batch: int = 1, iterations: int = 2):
         frame = np.zeros((height, width, 3), dtype=np.uint8)

@@ -12,8 +12,8 @@ COLORMAPS = {
 
 
 def resize_depth(predicted: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """``[B, h, w]`` -> float32 ``[B, height, width]``, bicubic as transformers does."""
-    depth = predicted.float().unsqueeze(1)
+    """``[B, h, w]`` (or ``[B, 1, h, w]``) -> float32 ``[B, height, width]``, bicubic."""
+    depth = predicted.float().reshape(predicted.shape[0], 1, *predicted.shape[-2:])
     if depth.shape[-2:] != (height, width):
         depth = F.interpolate(depth, size=(height, width), mode='bicubic', align_corners=False)
     return depth.squeeze(1)

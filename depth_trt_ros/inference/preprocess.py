@@ -8,7 +8,7 @@ never touches the CPU again.
 """
 from dataclasses import dataclass
 import math
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -46,11 +46,17 @@ def network_input_size(height: int, width: int, input_size: int = DEFAULT_INPUT_
 
 @dataclass(frozen=True)
 class Preprocessor:
-    """uint8 HxWx3 RGB frames -> normalized NCHW tensor on ``device``."""
+    """
+    uint8 HxWx3 RGB frames -> normalized NCHW tensor on ``device``.
+
+    ``fixed_size`` ``(height, width)``: resize every frame to exactly that
+    size (aspect ratio not kept), for engines built for one input size.
+    """
 
     input_size: int = DEFAULT_INPUT_SIZE
     device: torch.device = torch.device('cpu')
     dtype: torch.dtype = torch.float32
+    fixed_size: Optional[Tuple[int, int]] = None
 
     def __post_init__(self):
         mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1) * 255.0
@@ -58,12 +64,16 @@ class Preprocessor:
         object.__setattr__(self, '_mean', mean)
         object.__setattr__(self, '_std', std)
 
+    def network_size(self, height: int, width: int) -> Tuple[int, int]:
+        """Return the (height, width) a frame of this size is resized to."""
+        return self.fixed_size or network_input_size(height, width, self.input_size)
+
     def __call__(self, frames: torch.Tensor, bgr: bool = False) -> torch.Tensor:
         """Transform a uint8 batch ``[B, H, W, 3]`` (RGB, or BGR if ``bgr``) on ``device``."""
         if frames.dim() == 3:
             frames = frames.unsqueeze(0)
         height, width = frames.shape[1:3]
-        target = network_input_size(height, width, self.input_size)
+        target = self.network_size(height, width)
         pixels = frames.permute(0, 3, 1, 2).float()
         if bgr:
             pixels = pixels.flip(1)

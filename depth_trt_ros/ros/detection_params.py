@@ -16,10 +16,11 @@ COMMON_SPECS: Dict[str, Spec] = {name: SPECS[name] for name in (
     'qos', 'qos_depth', 'output_qos', 'input_timeout', 'autostart')}
 
 DETECTOR_SPECS: Dict[str, Spec] = {
-    'model_path': Spec('', 'YOLOv8/YOLO11 detection model, an .onnx file (see '
-                       'docs/detection.md for the export)'),
-    'backend': Spec('auto', 'Inference runtime: ONNX Runtime, with its TensorRT provider on '
-                    'CUDA', ('auto', 'onnxruntime')),
+    'model_path': Spec('', 'YOLOv8/YOLO11 detection model: .onnx, .torchscript or a TensorRT '
+                       '.engine (see docs/detection.md for the export)'),
+    'backend': Spec('auto', "Inference runtime; 'auto' picks it from the model file: "
+                    'onnxruntime (.onnx), torch (.torchscript), tensorrt (.engine)',
+                    ('auto', 'onnxruntime', 'torch', 'tensorrt')),
     'device': SPECS['device'],
     'precision': SPECS['precision'],
     'class_names_file': Spec('', 'YAML file with class names (a list, an {id: name} map or a '
@@ -61,8 +62,8 @@ def problem_with(name: str, value, specs: Dict[str, Spec]) -> Optional[str]:
     if problem:
         return problem
     if name == 'model_path' and not str(value).strip():
-        return ("parameter 'model_path' is empty: set a YOLO .onnx file "
-                '(docs/detection.md shows how to export one)')
+        return ("parameter 'model_path' is empty: set a YOLO .onnx, .torchscript or .engine "
+                'file (docs/detection.md shows how to export one)')
     return None
 
 

@@ -5,11 +5,14 @@ import torch
 
 from depth_trt_ros.inference.backends.base import ModelLoadError
 from depth_trt_ros.inference.detection.letterbox import Letterbox, letterbox_geometry
-from depth_trt_ros.inference.detection.nms import batched_nms, box_iou, nms
+from depth_trt_ros.inference.detection import nms as nms_module
+from depth_trt_ros.inference.detection.nms import (batched_nms, box_iou, nms,
+                                                   torch_batched_nms)
 from depth_trt_ros.inference.detection.yolo import (decode, DetectionSettings,
                                                     load_class_names, load_yolo_backend,
                                                     parse_class_names, YoloDetector)
-from detection.yolo_models import constant_boxes_model, head_output, tiny_yolo_model
+from detection.yolo_models import (constant_boxes_model, export_torchscript, head_output,
+                                   tiny_yolo_model, TinyYolo)
 
 # Network-pixel cx, cy, w, h with per-class scores (classes: person, car).
 BOXES = [(320, 320, 100, 50), (325, 322, 100, 50), (500, 100, 40, 40), (320, 320, 100, 50),
@@ -31,11 +34,31 @@ def test_nms_is_greedy_not_fast_nms():
     assert nms(boxes, scores, 0.3).tolist() == [0, 2]
 
 
-def test_batched_nms_keeps_overlapping_boxes_of_other_classes():
+@pytest.mark.parametrize('implementation', [batched_nms, torch_batched_nms],
+                         ids=['default', 'torch-fallback'])
+def test_batched_nms_keeps_overlapping_boxes_of_other_classes(implementation):
     boxes = torch.tensor([[0.0, 0, 10, 10], [1, 0, 11, 10], [0, 0, 10, 10]])
     scores = torch.tensor([0.9, 0.8, 0.7])
-    kept = batched_nms(boxes, scores, torch.tensor([0, 0, 1]), 0.5)
+    kept = implementation(boxes, scores, torch.tensor([0, 0, 1]), 0.5)
     assert kept.tolist() == [0, 2]
+    assert implementation(boxes[:0], scores[:0], torch.tensor([], dtype=torch.long),
+                          0.5).tolist() == []
+
+
+@pytest.mark.skipif(nms_module.NMS_IMPLEMENTATION != 'torchvision',
+                    reason=f'torchvision is not importable, NMS runs on '
+                           f'{nms_module.NMS_IMPLEMENTATION}')
+def test_torchvision_and_torch_fallback_keep_the_same_boxes():
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        centres = torch.rand(500, 2, generator=generator) * 640
+        sizes = torch.rand(500, 2, generator=generator) * 120 + 4
+        boxes = torch.cat((centres, centres + sizes), dim=1)
+        scores = torch.rand(500, generator=generator)
+        class_ids = torch.randint(0, 5, (500,), generator=generator)
+        for iou in (0.3, 0.45, 0.7):
+            assert batched_nms(boxes, scores, class_ids, iou).tolist() == \
+                torch_batched_nms(boxes, scores, class_ids, iou).tolist()
 
 
 def test_decode_filters_and_suppresses_as_computed_by_hand():
@@ -99,22 +122,89 @@ def test_tiny_yolo_runs_end_to_end(tmp_path):
     assert (result.boxes[:, 2:] <= [160, 90]).all() and (result.boxes >= 0).all()
 
 
+def test_torchscript_and_onnx_decode_the_same_boxes(tmp_path):
+    frame = np.random.default_rng(1).integers(0, 255, (240, 320, 3), np.uint8)
+    settings = DetectionSettings(confidence=0.3, iou=0.9, max_detections=50)
+    results = {}
+    for suffix in ('.onnx', '.torchscript'):
+        model = tiny_yolo_model(tmp_path / f'tiny{suffix}', ['a', 'b', 'c'])
+        detector = YoloDetector(load_yolo_backend('auto', str(model), 'cpu', 'fp32'), settings)
+        results[suffix] = detector.detect(frame)
+        assert detector.class_names == ['a', 'b', 'c']
+        assert detector.letterbox.network == (320, 320)
+    onnx_result, torchscript_result = results['.onnx'], results['.torchscript']
+    assert len(onnx_result) >= 3, 'the comparison needs boxes'
+    np.testing.assert_array_equal(torchscript_result.class_ids, onnx_result.class_ids)
+    np.testing.assert_allclose(torchscript_result.boxes, onnx_result.boxes, atol=1e-3)
+    np.testing.assert_allclose(torchscript_result.scores, onnx_result.scores, atol=1e-5)
+    assert detector.describe()['backend'] == 'torch'
+    assert detector.describe()['nms'] == nms_module.NMS_IMPLEMENTATION
+
+
+def test_torchscript_without_metadata_uses_defaults_and_bad_metadata_is_refused(tmp_path):
+    plain = export_torchscript(TinyYolo(2), tmp_path / 'plain.torchscript', (64, 64), {})
+    torch.jit.save(torch.jit.load(str(plain)), str(plain))  # drops config.txt
+    detector = YoloDetector(load_yolo_backend('torch', str(plain), 'cpu', 'fp32'))
+    assert detector.class_names == [] and detector.letterbox.network == (640, 640)
+    for metadata, message in (({'names': {str(10**12): 'x'}}, 'class id 1000000000000'),
+                              ({'names': ['x'] * 10_001}, '10001 class names'),
+                              ({'imgsz': [640, 10**6]}, 'imgsz')):
+        path = export_torchscript(TinyYolo(2), tmp_path / 'bad.torchscript', (64, 64), metadata)
+        with pytest.raises(ModelLoadError, match=f'unusable metadata: .*{message}'):
+            load_yolo_backend('auto', str(path), 'cpu', 'fp32')
+    garbage = tmp_path / 'garbage.torchscript'
+    garbage.write_bytes(b'not an archive')
+    with pytest.raises(ModelLoadError, match='cannot load TorchScript.*docs/detection.md'):
+        load_yolo_backend('auto', str(garbage), 'cpu', 'fp32')
+
+
 @pytest.mark.parametrize('text, names', [("{0: 'a', 2: 'c'}", ['a', '1', 'c']),
-                                         ("['x', 'y']", ['x', 'y'])])
+                                         ("['x', 'y']", ['x', 'y']),
+                                         ({'0': 'n' * 300}, ['n' * 200])])
 def test_parse_class_names(text, names):
     assert parse_class_names(text) == names
+
+
+@pytest.mark.parametrize('value, message', [({10**12: 'huge'}, 'class id 1000000000000'),
+                                            ({-1: 'negative'}, 'class id -1'),
+                                            ({'x': 'y'}, "class id 'x'"),
+                                            (list(range(10_001)), '10001 class names'),
+                                            ('[' * 100_000, 'not a Python literal'),
+                                            ('"' + 'x' * 3_000_000 + '"', 'characters long'),
+                                            (5, 'list or a dict')])
+def test_absurd_class_names_are_refused(value, message):
+    with pytest.raises(ValueError, match=message):
+        parse_class_names(value)
 
 
 def test_bad_settings_and_models_are_refused(tmp_path):
     with pytest.raises(ValueError, match='confidence'):
         DetectionSettings(confidence=1.5)
-    with pytest.raises(ModelLoadError, match='onnx'):
+    with pytest.raises(ModelLoadError, match='none of .onnx, .torchscript or .engine'):
         load_yolo_backend('auto', 'yolo11n.pt', 'cpu', 'fp32')
-    with pytest.raises(ModelLoadError, match='onnx'):
-        load_yolo_backend('auto', 'yolo11n.engine', 'cuda', 'fp16')
     garbage = tmp_path / 'garbage.onnx'
     garbage.write_bytes(b'not a model')
     # The advice is the YOLO export, not depth-trt-ros export (Depth-Anything only).
     for path in (garbage, tmp_path / 'missing.onnx'):
         with pytest.raises(ModelLoadError, match='docs/detection.md describes'):
             load_yolo_backend('auto', str(path), 'cpu', 'fp32')
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
+def test_torchscript_yolo_replays_as_a_cuda_graph_on_the_gpu(tmp_path):
+    model = str(tiny_yolo_model(tmp_path / 'tiny.torchscript', ['a', 'b', 'c']))
+    pixels = torch.rand(1, 3, 320, 320, generator=torch.Generator().manual_seed(0))
+    expected = load_yolo_backend('auto', model, 'cpu', 'fp32').infer(pixels)
+    frame = np.random.default_rng(1).integers(0, 255, (240, 320, 3), np.uint8)
+    # Head outputs, not decoded boxes: TF32/fp16 rounding moves scores across the threshold.
+    for precision, tolerance in (('fp32', 1e-2), ('fp16', 2e-2)):
+        backend = load_yolo_backend('auto', model, 'cuda', precision)
+        for _ in range(3):
+            output = backend.infer(pixels.cuda())
+        assert len(backend._graphs) == 1, 'captured once, then replayed'
+        torch.testing.assert_close(output.float().cpu(), expected, rtol=tolerance,
+                                   atol=tolerance)
+        detector = YoloDetector(backend, DetectionSettings(confidence=0.3, max_detections=5))
+        result = detector.detect(frame)
+        assert 1 <= len(result) <= 5 and (result.boxes[:, 2:] <= [320, 240]).all()
+        detector.close()

@@ -1,10 +1,11 @@
 """
-Small YOLO-shaped ONNX models for tests, built here (no ultralytics).
+Small YOLO-shaped ONNX and TorchScript models for tests, built here (no ultralytics).
 
 ``constant_boxes_model`` outputs fixed, known predictions whatever the image,
 so decoding and NMS can be checked against hand-computed boxes;
 ``tiny_yolo_model`` is a real strided conv net with the YOLOv8 head layout.
 """
+import json
 from pathlib import Path
 from typing import Dict, Sequence, Tuple
 import warnings
@@ -83,6 +84,14 @@ def export_yolo(model: torch.nn.Module, path: Path, network: Tuple[int, int],
     return path
 
 
+def export_torchscript(model: torch.nn.Module, path: Path, network: Tuple[int, int],
+                       metadata: Dict[str, object]) -> Path:
+    """Trace like ultralytics ``format=torchscript``: metadata as JSON in ``config.txt``."""
+    traced = torch.jit.trace(model.eval(), torch.zeros(1, 3, *network))
+    torch.jit.save(traced, str(path), _extra_files={'config.txt': json.dumps(metadata)})
+    return path
+
+
 def constant_boxes_model(path: Path, boxes, scores, names: Sequence[str],
                          network: Tuple[int, int] = (640, 640), anchors: int = 16,
                          gated: bool = False) -> Path:
@@ -93,6 +102,13 @@ def constant_boxes_model(path: Path, boxes, scores, names: Sequence[str],
 
 
 def tiny_yolo_model(path: Path, names: Sequence[str], network=(320, 320)) -> Path:
+    """Export the same seeded TinyYolo as ``.onnx`` or, by the suffix, ``.torchscript``."""
     torch.manual_seed(0)
+    model = TinyYolo(len(names))
+    if path.suffix == '.torchscript':
+        # Ultralytics writes JSON: names keyed by strings, imgsz a list, the stride.
+        metadata = {'names': dict(enumerate(names)), 'imgsz': list(network), 'stride': 32,
+                    'task': 'detect'}
+        return export_torchscript(model, path, network, metadata)
     metadata = {'names': str(dict(enumerate(names))), 'imgsz': str(list(network))}
-    return export_yolo(TinyYolo(len(names)), path, network, metadata)
+    return export_yolo(model, path, network, metadata)

@@ -10,10 +10,11 @@ from depth_trt_ros.inference.backends.base import Backend, ModelLoadError
 
 BACKEND_NAMES = ('auto', 'tensorrt', 'onnxruntime', 'torch')
 ENGINE_SUFFIXES = ('.engine', '.plan', '.trt')
+TORCHSCRIPT_SUFFIX = '.torchscript'
 
 
 def choose_backend(kind: str, model: str) -> str:
-    """Resolve ``auto`` from the model reference: engine file, ONNX file or HF model."""
+    """Resolve ``auto`` from the model reference: engine, ONNX, TorchScript or HF model."""
     if kind not in BACKEND_NAMES:
         raise ValueError(f"backend '{kind}' is not one of {BACKEND_NAMES}")
     if kind != 'auto':
@@ -26,10 +27,18 @@ def choose_backend(kind: str, model: str) -> str:
     return 'torch'
 
 
+def is_torchscript(model) -> bool:
+    """Whether ``model`` names a TorchScript file (the torch backend runs it as is)."""
+    return isinstance(model, str) and Path(model).suffix.lower() == TORCHSCRIPT_SUFFIX
+
+
 def create_backend(kind: str, model: str, device: str = 'cpu', precision: str = 'fp32',
                    **options) -> Backend:
     """Build the backend ``kind`` (or the one ``auto`` picks) for ``model``."""
     kind = choose_backend(kind, model)
+    if kind == 'torch' and is_torchscript(model):
+        from depth_trt_ros.inference.backends.torchscript_backend import TorchScriptBackend
+        return TorchScriptBackend(model, device, precision, **options)
     if kind == 'torch':
         from depth_trt_ros.inference.backends.torch_backend import TorchBackend
         return TorchBackend(model, device, precision, **options)

@@ -8,6 +8,7 @@ that every backend shares it and CI exercises it without a GPU.
 """
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+import json
 from typing import Callable, Dict, Optional, Tuple
 
 import torch
@@ -54,6 +55,25 @@ def resolve_precision(precision: str, device: str) -> str:
     if precision == 'auto':
         return 'fp16' if device.startswith('cuda') else 'fp32'
     return precision
+
+
+def parse_metadata_json(raw: bytes, source: str) -> Dict[str, str]:
+    """
+    Ultralytics' JSON metadata -> ``{key: text}``, non-strings as JSON text.
+
+    Values stay text, like ONNX metadata_props, so that one parser (class
+    names, ``imgsz``) reads the metadata of every format. ``source`` names
+    the file for the error.
+    """
+    try:
+        metadata = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise ModelLoadError(f'{source} is not JSON ({error}): re-export the model') from error
+    if not isinstance(metadata, dict):
+        raise ModelLoadError(f'{source} holds {type(metadata).__name__}, not a JSON object: '
+                             're-export the model')
+    return {str(key): value if isinstance(value, str) else json.dumps(value)
+            for key, value in metadata.items()}
 
 
 def torch_dtype(precision: str) -> torch.dtype:
@@ -167,8 +187,12 @@ class Backend(ABC):
         self.input_dtype = torch_dtype(precision)
         self.metric = False
         self.max_depth: Optional[float] = None
-        # Key/value metadata stored with the model (ONNX metadata_props), e.g. class names.
+        # Key/value metadata stored with the model (ONNX metadata_props, ultralytics'
+        # JSON in TorchScript and engines), e.g. class names.
         self.model_metadata: Dict[str, str] = {}
+        # (height, width) of an engine built for one input size only: the
+        # preprocessing resizes every frame to it.
+        self.fixed_input_size: Optional[Tuple[int, int]] = None
         # A frame size the backend is sure to accept, for warm-up: VGA unless a
         # fixed profile says otherwise.
         self.warmup_frame_size: Tuple[int, int] = (480, 640)

@@ -1,10 +1,12 @@
 """
-PyTorch backend: the transformers model itself, made fast on CUDA.
+PyTorch backends: any module on a device, and the transformers depth model made fast.
 
-On CUDA it runs fp16 (if asked), SDPA attention in the Dinov2 backbone, the
-position-embedding interpolation computed once per input size instead of per
-frame, and the whole forward pass replayed as a CUDA graph.
+On CUDA the whole forward pass replays as a CUDA graph, in fp16 if asked.
+The depth model adds SDPA attention in the Dinov2 backbone and the
+position-embedding interpolation computed once per input size instead of
+per frame.
 """
+from abc import abstractmethod
 from collections import OrderedDict
 from functools import wraps
 
@@ -50,48 +52,70 @@ def cache_position_embeddings(model):
     return cache
 
 
-class TorchBackend(Backend):
-    """``DepthAnythingForDepthEstimation`` under torch, eager on CPU, graphed on CUDA."""
+class TorchModuleBackend(Backend):
+    """
+    A torch module on a device, one tensor in and one out: eager on CPU, graphed on CUDA.
+
+    Subclasses load ``self.model`` and say in ``_forward`` how to call it;
+    the depth model and TorchScript exports (YOLO) share this class.
+    """
 
     name = 'torch'
 
-    def __init__(self, model, device: str = 'cpu', precision: str = 'fp32',
-                 cuda_graph: bool = True):
+    def __init__(self, device: str, precision: str, cuda_graph: bool):
         device = parse_device(device)
         if device.type == 'cpu' and precision == 'fp16':
             raise ValueError('precision fp16 needs a CUDA device: set precision to fp32 '
                              'or device to cuda')
         super().__init__(device, precision)
+        self.model = None
+        self._graphs = (CudaGraphRunner(self._forward, device)
+                        if cuda_graph and device.type == 'cuda' else None)
+
+    @abstractmethod
+    def _forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Run the model on a batch already on the device, in ``input_dtype``."""
+
+    @torch.inference_mode()
+    def infer(self, inputs: torch.Tensor) -> torch.Tensor:
+        inputs = inputs.to(self.device, self.input_dtype)
+        if self._graphs is not None:
+            return self._graphs(inputs)
+        return self._forward(inputs)
+
+    def _info(self, model: str, **detail: str) -> BackendInfo:
+        detail = {'cuda_graph': str(self._graphs is not None), **detail}
+        return BackendInfo(self.name, model, str(self.device), self.precision, detail)
+
+    def close(self):
+        if self._graphs is not None:
+            self._graphs.clear()
+        self.model = None
+
+
+class TorchBackend(TorchModuleBackend):
+    """``DepthAnythingForDepthEstimation`` under torch: SDPA attention, cached embeddings."""
+
+    def __init__(self, model, device: str = 'cpu', precision: str = 'fp32',
+                 cuda_graph: bool = True):
+        super().__init__(device, precision, cuda_graph)
         if isinstance(model, str):
             model = load_depth_model(model)
         try:
             model.backbone.set_attn_implementation('sdpa')
         except (AttributeError, ValueError):
             model.backbone.config._attn_implementation = 'sdpa'
-        self.model = model.to(device=device, dtype=self.input_dtype).eval()
+        self.model = model.to(device=self.device, dtype=self.input_dtype).eval()
         self.metric = is_metric(model)
         self.max_depth = float(model.config.max_depth) if self.metric else None
         self._position_cache = cache_position_embeddings(self.model)
-        self._graphs = (CudaGraphRunner(self._forward, device)
-                        if cuda_graph and device.type == 'cuda' else None)
 
     def _forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         return self.model(pixel_values=pixel_values).predicted_depth
 
-    @torch.inference_mode()
-    def infer(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        pixel_values = pixel_values.to(self.device, self.input_dtype)
-        if self._graphs is not None:
-            return self._graphs(pixel_values)
-        return self._forward(pixel_values)
-
     def info(self) -> BackendInfo:
-        detail = {'cuda_graph': str(self._graphs is not None), 'attention': 'sdpa'}
-        return BackendInfo(self.name, self.model.name_or_path, str(self.device),
-                           self.precision, detail)
+        return self._info(self.model.name_or_path, attention='sdpa')
 
     def close(self):
-        if self._graphs is not None:
-            self._graphs.clear()
         self._position_cache.clear()
-        self.model = None
+        super().close()

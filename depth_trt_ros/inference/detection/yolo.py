@@ -3,24 +3,28 @@ YOLOv8/YOLO11 detection: letterbox, backend, box decoding and NMS, all in torch.
 
 The exported head outputs ``[B, 4 + classes, N]``: per anchor a centre/size
 box in network pixels followed by one score per class (no objectness). The
-model runs through the backend interface of depth, on ONNX Runtime (with its
-TensorRT execution provider on CUDA).
+model runs through the backend interface of depth: an ONNX file on ONNX
+Runtime, a TorchScript file on torch or a TensorRT engine on TensorRT.
 """
-import ast
 from dataclasses import dataclass, field
-from pathlib import Path
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
-from depth_trt_ros.inference.backends import choose_backend, create_backend
+from depth_trt_ros.inference.backends import choose_backend, create_backend, is_torchscript
 from depth_trt_ros.inference.backends.base import Backend, ModelLoadError
+# load_class_names is re-exported: the detector node and tools import it from here.
+from depth_trt_ros.inference.detection.class_names import (load_class_names,  # noqa: F401
+                                                           parse_class_names,
+                                                           parse_network_size)
 from depth_trt_ros.inference.detection.letterbox import Letterbox, LetterboxGeometry
-from depth_trt_ros.inference.detection.nms import batched_nms, xywh_to_xyxy
+from depth_trt_ros.inference.detection.nms import batched_nms, NMS_IMPLEMENTATION, \
+    xywh_to_xyxy
 
 DEFAULT_NETWORK_SIZE = (640, 640)
+HOW_TO_EXPORT = 'as docs/detection.md describes'
 # Bounds the IoU matrix (its memory grows with the square) on frames full of candidates.
 MAX_CANDIDATES = 4096
 
@@ -89,43 +93,10 @@ def decode(output: torch.Tensor, settings: DetectionSettings
     return results
 
 
-def parse_class_names(value) -> List[str]:
-    """Class names from a list, an ``{id: name}`` dict or its text (ultralytics metadata)."""
-    if isinstance(value, str):
-        try:
-            value = ast.literal_eval(value)
-        except (ValueError, SyntaxError) as error:
-            raise ValueError(f'class names {value[:60]!r} are neither a list nor a dict'
-                             ) from error
-    if isinstance(value, dict):
-        count = max(int(k) for k in value) + 1 if value else 0
-        names = [str(i) for i in range(count)]
-        for key, name in value.items():
-            names[int(key)] = str(name)
-        return names
-    if isinstance(value, (list, tuple)):
-        return [str(name) for name in value]
-    raise ValueError(f'class names must be a list or a dict, got {type(value).__name__}')
-
-
-def load_class_names(path: str) -> List[str]:
-    """Read names from a YAML file: a list, a dict, or a dataset file with ``names:``."""
-    import yaml
-
-    try:
-        content = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise ValueError(f"cannot read class names from '{path}': {error}") from error
-    if isinstance(content, dict) and 'names' in content:
-        content = content['names']
-    return parse_class_names(content)
-
-
 def network_size_from(backend: Backend) -> Tuple[int, int]:
     """Return the export's input size: ultralytics' ``imgsz``, else the input shape."""
     if 'imgsz' in backend.model_metadata:
-        size = ast.literal_eval(backend.model_metadata['imgsz'])
-        return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
+        return parse_network_size(backend.model_metadata['imgsz'])
     dims = getattr(backend, 'input_shape', ())
     if len(dims) == 4 and all(isinstance(d, int) for d in dims[2:]):
         return int(dims[2]), int(dims[3])
@@ -138,22 +109,39 @@ def model_class_names(backend: Backend) -> List[str]:
     return parse_class_names(names) if names else []
 
 
+def _backend_options(kind: str) -> Dict[str, object]:
+    """Tell each backend that a YOLO model is not a Depth-Anything one, and how to export."""
+    if kind == 'onnxruntime':
+        return {'input_name': None, 'output_name': None, 'output_shape': None,
+                'how_to_export': HOW_TO_EXPORT}
+    if kind == 'torch':
+        return {'how_to_export': HOW_TO_EXPORT}
+    return {'cuda_graph': True}
+
+
 def load_yolo_backend(kind: str, model_path: str, device: str, precision: str) -> Backend:
     """
-    Open a YOLO ONNX file (its only input and output) with ONNX Runtime.
+    Open a YOLO export: ONNX, TorchScript or a TensorRT engine (its one input and output).
 
-    On CUDA, ONNX Runtime's TensorRT execution provider builds and caches the
-    TensorRT engine. Serialized engines are refused: the TensorRT backend
-    reads Depth-Anything engines only.
+    ``.onnx`` runs on ONNX Runtime (on CUDA with its TensorRT execution
+    provider), ``.torchscript`` on torch and ``.engine`` on TensorRT, the last
+    two as CUDA graphs on CUDA. Class names and the input size come from the
+    model's ultralytics metadata, checked here so that a corrupt file fails
+    at load time with one message.
     """
     kind = choose_backend(kind, model_path)
-    if kind != 'onnxruntime':
-        raise ModelLoadError(f"YOLO model '{model_path}' must be an .onnx file (backend "
-                             f"'{kind}' is not available for detection): export it as "
-                             'docs/detection.md describes')
-    return create_backend(kind, model_path, device, precision, input_name=None,
-                          output_name=None, output_shape=None,
-                          how_to_export='as docs/detection.md describes')
+    if kind == 'torch' and not is_torchscript(model_path):
+        raise ModelLoadError(f"YOLO model '{model_path}' is none of .onnx, .torchscript or "
+                             f".engine: export it {HOW_TO_EXPORT}")
+    backend = create_backend(kind, model_path, device, precision, **_backend_options(kind))
+    try:
+        model_class_names(backend)
+        network_size_from(backend)
+    except ValueError as error:
+        backend.close()
+        raise ModelLoadError(f"YOLO model '{model_path}' has unusable metadata: {error}"
+                             ) from error
+    return backend
 
 
 class YoloDetector:
@@ -184,10 +172,10 @@ class YoloDetector:
         return result
 
     def describe(self) -> Dict[str, str]:
-        """Backend, model, device and class count, for diagnostics and reports."""
+        """Backend, model, device, class count and NMS, for diagnostics and reports."""
         backend = self.backend.info()
         return {'backend': backend.backend, 'model': backend.model, 'device': backend.device,
-                'classes': str(len(self.class_names))}
+                'classes': str(len(self.class_names)), 'nms': NMS_IMPLEMENTATION}
 
     def _to_image(self, decoded, geometry: LetterboxGeometry) -> Detections:
         boxes, scores, class_ids = decoded
