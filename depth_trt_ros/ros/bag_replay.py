@@ -101,7 +101,8 @@ class BagReplay:
                 run.copy_and_process(image_topics, info_topics, on_frame)
         return run.report
 
-    def count_frames(self, in_bag, topics: Sequence[str] = ()) -> int:
+    @staticmethod
+    def count_frames(in_bag, topics: Sequence[str] = ()) -> int:
         with BagReader(in_bag) as reader:
             return reader.count(choose_image_topics(reader.topics, topics))
 

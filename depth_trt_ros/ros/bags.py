@@ -16,8 +16,9 @@ from typing import Dict, Iterator, Optional
 from rclpy.serialization import serialize_message
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import get_types_from_msg, get_typestore, Stores
+import yaml
 
-from depth_trt_ros.ros.wire import deserialize_checked
+from depth_trt_ros.ros.wire import deserialize_checked, quote
 
 STORAGES = {'sqlite3': StoragePlugin.SQLITE3, 'mcap': StoragePlugin.MCAP}
 IMAGE_TYPES = ('sensor_msgs/msg/Image', 'sensor_msgs/msg/CompressedImage')
@@ -78,14 +79,66 @@ class BagMessage:
         return deserialize_checked(self.data, message_class(self.type_name))
 
 
+class BagError(ValueError):
+    """A bag that cannot be read; the message names the path, what is wrong and the fix."""
+
+    def __init__(self, path, what: str, fix: str):
+        super().__init__(f'{path}: {what} — {fix}')
+
+
+DAMAGED_FIX = 'the recording is damaged or incomplete: copy or record it again'
+
+
+def _first_line(error: Exception) -> str:
+    """``Type: first line of the message``, cut: storage errors can quote the file's bytes."""
+    lines = str(error).strip().splitlines() or ['']
+    return f'{type(error).__name__}: {quote(lines[0], 200)}'
+
+
+def _check_bag_path(path: Path):
+    """Refuse what is no rosbag2 before rosbags reads it (its errors do not say which part)."""
+    if not path.exists():
+        raise BagError(path, 'no such file or directory', 'check the path')
+    if path.is_file():
+        if path.suffix not in ('.mcap', '.db3'):
+            raise BagError(path, 'not a rosbag2 file', 'give a bag directory, an .mcap or a '
+                           '.db3 file')
+        return
+    metadata = path / 'metadata.yaml'
+    if not metadata.is_file():
+        raise BagError(path, 'not a rosbag2 directory (no metadata.yaml)',
+                       'give the directory that ros2 bag record wrote, or one .mcap file; '
+                       'ros2 bag reindex rebuilds a lost metadata.yaml')
+    fix = f'restore it, or delete it and run ros2 bag reindex {path}'
+    try:
+        info = yaml.safe_load(metadata.read_bytes())
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: not UTF-8
+        raise BagError(metadata, 'not valid YAML', fix) from error
+    if not isinstance(info, dict) or not isinstance(info.get('rosbag2_bagfile_information'),
+                                                    dict):
+        raise BagError(metadata, 'not rosbag2 metadata (no rosbag2_bagfile_information)', fix)
+
+
 class BagReader:
-    """Messages of a bag in recording order, optionally limited to some topics."""
+    """
+    Messages of a bag in recording order, optionally limited to some topics.
+
+    A bag that cannot be opened or read raises :class:`BagError`, whatever the
+    storage layer raised.
+    """
 
     def __init__(self, path):
         self.path = Path(path)
+        _check_bag_path(self.path)
         self.storage = storage_of(self.path)
-        self._reader = Reader(self.path)
-        self._reader.open()
+        try:
+            self._reader = Reader(self.path)
+            self._reader.open()
+        # rosbags' storages raise ReaderError, but also struct.error, UnicodeDecodeError,
+        # OverflowError or apsw errors on damaged files (tried): there is no common base.
+        except Exception as error:
+            raise BagError(self.path, f'cannot be opened ({_first_line(error)})',
+                           DAMAGED_FIX) from error
 
     @property
     def topics(self) -> Dict[str, str]:
@@ -98,8 +151,14 @@ class BagReader:
     def messages(self, topics=None) -> Iterator[BagMessage]:
         connections = [c for c in self._reader.connections
                        if topics is None or c.topic in topics]
-        for connection, timestamp, data in self._reader.messages(connections):
-            yield BagMessage(connection.topic, connection.msgtype, timestamp, data)
+        read = 0
+        try:
+            for connection, timestamp, data in self._reader.messages(connections):
+                yield BagMessage(connection.topic, connection.msgtype, timestamp, data)
+                read += 1
+        except Exception as error:  # as in __init__; GeneratorExit is no Exception
+            raise BagError(self.path, f'unreadable after {read} message(s) '
+                           f'({_first_line(error)})', DAMAGED_FIX) from error
 
     def connection(self, topic: str):
         return next(c for c in self._reader.connections if c.topic == topic)

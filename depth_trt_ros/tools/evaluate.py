@@ -17,8 +17,9 @@ import numpy as np
 import yaml
 
 from depth_trt_ros.inference.estimator import Outputs
-from depth_trt_ros.inference.metrics import evaluate_prediction, METRICS
+from depth_trt_ros.inference.metrics import evaluate_prediction, METRICS, valid_mask
 from depth_trt_ros.inference.model import DEFAULT_MODEL
+from depth_trt_ros.ros.wire import quote
 from depth_trt_ros.tools import evaluation_data
 from depth_trt_ros.tools.model_options import add_model_arguments, config_from_args, \
     EstimatorConfig
@@ -53,12 +54,10 @@ def register(subparsers):
 
 
 def run(args) -> int:
-    try:
-        runs = _runs(args)
-        samples = list(_samples(args))
-    except (ValueError, RuntimeError, OSError) as error:
-        _LOG.error('%s', error)
-        return 2
+    runs = _runs(args)
+    samples = list(_samples(args))
+    for sample in samples:
+        _check_ground_truth(sample, args.min_depth, args.max_depth)
     results = []
     for label, config in runs:
         try:
@@ -110,21 +109,60 @@ def format_table(results: List[Dict]) -> str:
     return '\n'.join(lines)
 
 
+def _check_ground_truth(sample, min_depth: float, max_depth):
+    """Refuse a sample that no metric can be computed on, naming its file."""
+    if valid_mask(sample.depth_m, min_depth, max_depth).sum() < 2:
+        limits = f'{min_depth}-{max_depth if max_depth is not None else "inf"} m'
+        raise ValueError(f'{sample.source}: ground truth has fewer than two valid pixels '
+                         f'(finite, within {limits}) — check its unit (16-bit PNG and 16UC1 '
+                         'in mm, .npy and 32FC1 in metres) or --min-depth/--max-depth')
+
+
+_KINDS = {int: 'a whole number', str: 'a string', bool: 'true or false'}
+CONFIG_EXAMPLE = '- {label: small, model_path: random:small, input_size: 518}'
+
+
+def _config_entries(path: Path) -> List[Dict]:
+    """Return the runs of a ``--config`` file: a YAML (or JSON) list of mappings."""
+    try:
+        entries = yaml.safe_load(path.read_bytes())
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: not UTF-8
+        where = getattr(error, 'problem_mark', None)
+        at = f' at line {where.line + 1}' if where else ''
+        raise ValueError(f'{path}: not valid YAML{at} — write a list of runs, one per line '
+                         f'like "{CONFIG_EXAMPLE}"') from error
+    entries = entries or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f'{path}: must be a list of runs, each a mapping, like '
+                         f'"{CONFIG_EXAMPLE}"')
+    return entries
+
+
+def _settings(path: Path, number: int, entry: Dict, base: EstimatorConfig) -> Dict:
+    """Return the EstimatorConfig fields of run ``number`` of ``path``, refusing wrong ones."""
+    known = {f.name for f in fields(EstimatorConfig)}
+    unknown = set(entry) - known - {'label'}
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                         f"use label, {', '.join(sorted(known))}")
+    settings = {k: v for k, v in entry.items() if k != 'label'}
+    for key, value in settings.items():
+        expected = type(getattr(base, key))
+        if type(value) is not expected:
+            raise ValueError(f'{path}: run {number}: {key} is {quote(value)} — give '
+                             f"{_KINDS.get(expected, 'a ' + expected.__name__)}")
+    return settings
+
+
 def _runs(args):
     """(label, EstimatorConfig) per ``--model`` and per ``--config`` entry."""
     base = config_from_args(args, model=DEFAULT_MODEL)
     runs = [(replace(base, model_path=m).label(), replace(base, model_path=m))
             for m in args.models or ()]
     if args.config:
-        entries = yaml.safe_load(args.config.read_text()) or []
-        known = {f.name for f in fields(EstimatorConfig)}
-        for entry in entries:
-            unknown = set(entry) - known - {'label'}
-            if unknown:
-                raise ValueError(f"{args.config}: unknown key(s) {', '.join(sorted(unknown))};"
-                                 f" use label, {', '.join(sorted(known))}")
-            config = replace(base, **{k: v for k, v in entry.items() if k != 'label'})
-            runs.append((entry.get('label', config.label()), config))
+        for number, entry in enumerate(_config_entries(args.config), 1):
+            config = replace(base, **_settings(args.config, number, entry, base))
+            runs.append((str(entry.get('label', config.label())), config))
     return runs or [(base.label(), base)]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from depth_trt_ros.inference.backends.base import ModelLoadError
-from depth_trt_ros.ros.bags import STORAGES
+from depth_trt_ros.ros.bags import BagReader, STORAGES
 from depth_trt_ros.tools.detector_options import add_detector_arguments, detector_config
 from depth_trt_ros.tools.model_options import add_model_arguments, config_from_args
 
@@ -84,8 +84,9 @@ def _replay(args) -> int:
     if Path(args.out_bag).exists():
         _LOG.error('%s exists: choose a new output path', args.out_bag)
         return 2
+    # The bag is checked first, then the detector, then the slower depth model.
+    total = BagReplay.count_frames(args.in_bag, args.topics)
     with ExitStack() as resources:
-        # The detector loads first, so a bad one is refused before the slower depth model.
         detector = _load_detector(args)
         if detector is not None:
             resources.callback(detector.close)
@@ -93,7 +94,6 @@ def _replay(args) -> int:
         resources.callback(service.release)
         replay = BagReplay(service, args.colorized, args.depth_mm, args.points,
                            detector=detector)
-        total = replay.count_frames(args.in_bag, args.topics)
         with tqdm(total=total, unit='frame', desc='depth') as progress:
             report = replay.run(args.in_bag, args.out_bag, args.topics, args.storage,
                                 on_frame=progress.update)
@@ -128,6 +128,7 @@ def _play(args) -> int:
     from depth_trt_ros.ros.live_replay import publish_bag
     from depth_trt_ros.ros.runtime import ros_context
 
+    BagReader(args.in_bag).close()  # refuses a broken bag before ROS starts
     with ros_context():
         node = Node('bag_player')
         try:

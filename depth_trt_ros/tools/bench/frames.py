@@ -1,9 +1,14 @@
 """Benchmark input: synthetic camera frames, or the images of a rosbag."""
+from itertools import islice
+import logging
 from typing import List, Optional, Tuple
 
 import numpy as np
 
 from depth_trt_ros.ros.conversions import message_to_pixels
+from depth_trt_ros.tools.bag_input import decoded
+
+_LOG = logging.getLogger('bench')
 
 
 def parse_size(text: str) -> Tuple[int, int]:
@@ -33,16 +38,23 @@ def synthetic_frames(width: int, height: int, count: int = 4) -> List[np.ndarray
 
 
 def bag_frames(path: str, topic: Optional[str], limit: int) -> List[np.ndarray]:
-    """Up to ``limit`` RGB frames of the named (or the first) image topic of a rosbag."""
+    """
+    Up to ``limit`` RGB frames of the named (or the first) image topic of a rosbag.
+
+    Messages that do not decode are skipped and counted in a warning: a benchmark
+    measures the frames it can run.
+    """
     from depth_trt_ros.ros.bag_replay import choose_image_topics
     from depth_trt_ros.ros.bags import BagReader
 
     with BagReader(path) as reader:
         chosen = choose_image_topics(reader.topics, [topic] if topic else ())[0]
-        frames = [np.ascontiguousarray(message_to_pixels(message.decode()).rgb())
-                  for message, _ in zip(reader.messages([chosen]), range(limit))]
+        rgb = decoded(reader.messages([chosen]),
+                      lambda message: message_to_pixels(message.decode()).rgb(), path, _LOG)
+        frames = [np.ascontiguousarray(frame) for _, frame in islice(rgb, limit)]
     if not frames:
-        raise ValueError(f"bag '{path}' topic '{chosen}' has no messages")
+        raise ValueError(f'{path}: topic {chosen} has no frame that decodes — record one, '
+                         'or choose another image topic with --bag-topic')
     return frames
 
 
