@@ -109,10 +109,11 @@ def tiny_yolo_model(path: Path, names: Sequence[str], network=(320, 320)) -> Pat
 
 class PatchFinder(torch.nn.Module):
     """
-    Fixed weights: one box per grid cell, scored by how much brighter or darker than
-    the whole image the cell is.
+    Fixed weights: one box per grid cell, scored by its brightness against the image's.
 
-    Flat cells (a letterbox's grey border) get no score, so padding gets no boxes.
+    A cell scores once it is brighter or darker than the image's mean by a tenth of the
+    full range. Flat cells (a letterbox's grey border) never score, so padding gets no
+    boxes.
     """
 
     NAMES = ('bright', 'dark')
