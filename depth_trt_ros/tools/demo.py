@@ -85,21 +85,23 @@ def run(args) -> int:
                                                   fallback=RANDOM_PREFIX + 'small-metric')
     detector_model, detector_note = choose_detector(args.detector, out)
     # Said first, on the console and on every picture, so no one takes them for results.
-    not_real = {depth_note: f'depth from random weights ({depth_model})',
-                detector_note: 'stand-in detector: boxes on bright and dark patches, not objects'}
-    real = {depth_note: not depth_model.startswith(RANDOM_PREFIX),
-            detector_note: args.detector is not None}
-    not_real = {note: short for note, short in not_real.items() if not real[note]}
-    print('NOT REAL: ' + ' | '.join(not_real.values()) if not_real else
+    not_real = []
+    if depth_model.startswith(RANDOM_PREFIX):
+        not_real.append(f'depth from random weights ({depth_model})')
+    if args.detector is None:
+        not_real.append('stand-in detector: boxes on bright and dark patches, not objects')
+    print('NOT REAL: ' + ' | '.join(not_real) if not_real else
           'depth and detections from the models given')
     notes = f'depth model: {depth_note}\ndetector: {detector_note}'
     print(notes)
     frames = sample_frames(args.images)
-    device = {'device': args.device, 'precision': args.precision}
-    depth_params = dict(device, model_path=depth_model, backend=args.backend)
+    # The camera is reliable from the start: with qos auto the nodes would re-subscribe
+    # once they see it, and a frame in flight then could be lost.
+    common = {'device': args.device, 'precision': args.precision, 'qos': 'reliable'}
+    depth_params = dict(common, model_path=depth_model, backend=args.backend)
     rows = []
-    with DemoGraph(depth_params, dict(DETECTOR_PARAMS, model_path=detector_model, **device),
-                   {}) as graph:
+    with DemoGraph(depth_params, dict(DETECTOR_PARAMS, model_path=detector_model, **common),
+                   {'qos': 'reliable'}) as graph:
         for name, node in graph.describe().items():
             print(f'{name}: ' + ', '.join(f'{k}={v}' for k, v in node.items()))
         metric = graph.nodes['distance_node'].config['depth_type'] == 'metric'
@@ -112,10 +114,9 @@ def run(args) -> int:
                                result.detections_3d, metric,
                                lambda label: class_color(names.index(label)
                                                          if label in names else 0))
-            warnings = [f'NOT REAL: {short}' for short in not_real.values()]
             cv2.imwrite(str(out / f'{name}_chain.png'),
                         chain_picture(name, boxed, result.colorized, result.depth, metric,
-                                      warnings))
+                                      [f'NOT REAL: {what}' for what in not_real]))
             rows.append((name, rgb.shape, result))
     table = timing_table(rows)
     (out / 'timing.md').write_text(f'{notes}\n\n{table}\n')
