@@ -89,3 +89,10 @@ def test_demo_refuses_a_missing_detector_with_the_fix(tmp_path, capsys):
                      'random:tiny', '--output-dir', str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert 'none.onnx' in error and 'is not a file' in error
+
+
+def test_demo_without_vision_msgs_says_how_to_get_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'vision_msgs.msg', None)
+    assert cli_main(['demo', '--output-dir', str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert 'vision_msgs is not installed' in error and 'scripts/setup_env.sh' in error
