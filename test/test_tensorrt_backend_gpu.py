@@ -215,7 +215,7 @@ YOLO_PLAN = b'ftrt yolo plan'
 @pytest.fixture
 def foreign_engines(stand_in, monkeypatch, tmp_path):
     """Engines without sidecar: the seed user's 384x384, a trtexec 518x518, a YOLO export."""
-    from detection.yolo_models import head_output
+    from depth_trt_ros.tools.yolo_layout import head_output
 
     head = head_output([(320, 320, 100, 50), (500, 100, 40, 40)], [(0.9, 0.1), (0.2, 0.7)],
                        anchors=16).cuda()
@@ -266,7 +266,7 @@ def test_engines_without_sidecar_load_with_a_warning_at_their_size(foreign_engin
 
 def test_ultralytics_engine_detects_as_the_onnx_export(foreign_engines, tmp_path):
     from depth_trt_ros.inference.detection.yolo import load_yolo_backend, YoloDetector
-    from detection.yolo_models import constant_boxes_model
+    from depth_trt_ros.tools.yolo_layout import constant_boxes_model
 
     engine = YoloDetector(load_yolo_backend('auto', str(foreign_engines['yolo']), 'cuda',
                                             'fp16'))

@@ -81,9 +81,9 @@ def _hub_reachable(timeout_s: float = 3.0) -> bool:
         return False
 
 
-def reachable_or_random(reference: str = DEFAULT_MODEL):
+def reachable_or_random(reference: str = DEFAULT_MODEL, fallback: str = RANDOM_PREFIX + 'small'):
     """
-    Return ``(reference, note)``: ``reference`` if its config loads, else random weights.
+    Return ``(reference, note)``: ``reference`` if its config loads, else ``fallback``.
 
     Only the small config file is fetched to decide, so the caller loads the
     weights once. The note says plainly when the weights are random, so that
@@ -98,7 +98,6 @@ def reachable_or_random(reference: str = DEFAULT_MODEL):
         return reference, reference
     except (OSError, ValueError) as error:
         _LOG.warning('cannot load %s: %s', reference, str(error).splitlines()[0])
-        fallback = RANDOM_PREFIX + 'small'
         return fallback, (f'{fallback} (RANDOM WEIGHTS: {reference} could not be loaded, '
                           'e.g. offline; the depth maps show the pipeline working, not '
                           'real depth)')

@@ -7,6 +7,7 @@ the node reads, so :func:`~depth_trt_ros.ros.detector_node.build_detector`
 loads the model for both. The model runs on the depth model's ``--device``
 and ``--precision``.
 """
+import importlib
 from typing import Optional
 
 from depth_trt_ros.ros.detection_params import check_values, DETECTOR_SPECS
@@ -43,3 +44,16 @@ def detector_config(args) -> Optional[dict]:
     values.update(given, model_path=args.detector, device=args.device,
                   precision=args.precision)
     return check_values(values, DETECTOR_SPECS)
+
+
+def require_vision_msgs(needs: str):
+    """Import vision_msgs, or raise ValueError that says what ``needs`` it and how to get it."""
+    try:
+        importlib.import_module('vision_msgs.msg')
+    except ModuleNotFoundError as error:
+        if not (error.name or '').startswith('vision_msgs'):
+            raise
+        raise ValueError(f'{needs} vision_msgs detections, and vision_msgs is not installed: '
+                         'run scripts/setup_env.sh, which builds it into the venv, or with a '
+                         'sourced ROS 2 install ros-<distro>-vision-msgs '
+                         '(docs/vision_msgs.md)') from error

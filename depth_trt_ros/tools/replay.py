@@ -17,7 +17,8 @@ from tqdm import tqdm
 
 from depth_trt_ros.inference.backends.base import ModelLoadError
 from depth_trt_ros.ros.bags import BagReader, STORAGES
-from depth_trt_ros.tools.detector_options import add_detector_arguments, detector_config
+from depth_trt_ros.tools.detector_options import add_detector_arguments, detector_config, \
+    require_vision_msgs
 from depth_trt_ros.tools.model_options import add_model_arguments, config_from_args
 
 _LOG = logging.getLogger('replay')
@@ -108,14 +109,8 @@ def _load_detector(args):
     config = detector_config(args)
     if config is None:
         return None
-    try:
-        from depth_trt_ros.ros.detector_node import build_detector
-    except ModuleNotFoundError as error:
-        if not (error.name or '').startswith('vision_msgs'):
-            raise
-        raise ValueError('--detector writes vision_msgs detections, and vision_msgs is not '
-                         'installed: install ros-<distro>-vision-msgs (on the PyPI wheels, '
-                         'see docs/vision_msgs.md)') from error
+    require_vision_msgs('--detector writes')
+    from depth_trt_ros.ros.detector_node import build_detector
     try:
         return build_detector(config, _LOG.info)
     except ModelLoadError as error:

@@ -26,8 +26,8 @@ from depth_trt_ros.ros.conversions import fill_image
 from depth_trt_ros.ros.detection_params import DISTANCE_SPECS
 from depth_trt_ros.ros.detector_node import DetectorNode
 from depth_trt_ros.ros.distance_node import DistanceNode
+from depth_trt_ros.tools.yolo_layout import constant_boxes_model
 from detection.test_yolo import BOXES, NAMES, SCORES
-from detection.yolo_models import constant_boxes_model
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 NAMESPACE = f'dy{os.getpid()}'

@@ -28,8 +28,8 @@ from depth_trt_ros.ros.detector_node import build_detector
 from depth_trt_ros.ros.sample_bag import CAMERA_INFO_TOPIC, COMPRESSED_TOPIC, IMAGE_TOPIC, \
     SAMPLE_NAMESPACE, write_sample_bag
 from depth_trt_ros.tools.cli import main as cli_main
+from depth_trt_ros.tools.yolo_layout import constant_boxes_model, tiny_yolo_model
 from detection.test_yolo import BOXES, NAMES, SCORES
-from detection.yolo_models import constant_boxes_model, tiny_yolo_model
 
 FRAMES = 3
 DETECTIONS = SAMPLE_NAMESPACE + '/detections'

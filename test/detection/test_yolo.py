@@ -11,8 +11,8 @@ from depth_trt_ros.inference.detection.nms import (batched_nms, box_iou, nms,
 from depth_trt_ros.inference.detection.yolo import (decode, DetectionSettings,
                                                     load_class_names, load_yolo_backend,
                                                     parse_class_names, YoloDetector)
-from detection.yolo_models import (constant_boxes_model, export_torchscript, head_output,
-                                   tiny_yolo_model, TinyYolo)
+from depth_trt_ros.tools.yolo_layout import (constant_boxes_model, export_torchscript, head_output,
+                                             tiny_yolo_model, TinyYolo)
 
 # Network-pixel cx, cy, w, h with per-class scores (classes: person, car).
 BOXES = [(320, 320, 100, 50), (325, 322, 100, 50), (500, 100, 40, 40), (320, 320, 100, 50),

@@ -1,9 +1,16 @@
 """
-Small YOLO-shaped ONNX and TorchScript models for tests, built here (no ultralytics).
+Small YOLO-layout ONNX and TorchScript models for tests and the demo, without ultralytics.
 
-``constant_boxes_model`` outputs fixed, known predictions whatever the image,
-so decoding and NMS can be checked against hand-computed boxes;
-``tiny_yolo_model`` is a real strided conv net with the YOLOv8 head layout.
+They have what detector_node reads in an ultralytics export: input ``images``
+``[1, 3, H, W]``, output ``output0`` ``[1, 4 + C, anchors]``, and ``names`` and
+``imgsz`` metadata. None is trained:
+
+- ``constant_boxes_model`` outputs fixed, known predictions whatever the
+  image, so decoding and NMS can be checked against hand-computed boxes;
+- ``tiny_yolo_model`` is a strided conv net with random weights;
+- ``patch_finder_model``, for the demo when no YOLO model is at hand, marks
+  the brightest and darkest patches of the image: boxes that follow the
+  picture, with honest class names, but not objects.
 """
 import json
 from pathlib import Path
@@ -92,11 +99,14 @@ def export_torchscript(model: torch.nn.Module, path: Path, network: Tuple[int, i
     return path
 
 
+def _metadata(names: Sequence[str], network: Tuple[int, int]) -> Dict[str, str]:
+    return {'names': str(dict(enumerate(names))), 'imgsz': str(list(network))}
+
+
 def constant_boxes_model(path: Path, boxes, scores, names: Sequence[str],
                          network: Tuple[int, int] = (640, 640), anchors: int = 16,
                          gated: bool = False) -> Path:
-    metadata = {'names': str(dict(enumerate(names))), 'imgsz': str(list(network)),
-                'task': 'detect'}
+    metadata = dict(_metadata(names, network), task='detect')
     return export_yolo(ConstantHead(head_output(boxes, scores, anchors), gated), path, network,
                        metadata)
 
@@ -110,5 +120,41 @@ def tiny_yolo_model(path: Path, names: Sequence[str], network=(320, 320)) -> Pat
         metadata = {'names': dict(enumerate(names)), 'imgsz': list(network), 'stride': 32,
                     'task': 'detect'}
         return export_torchscript(model, path, network, metadata)
-    metadata = {'names': str(dict(enumerate(names))), 'imgsz': str(list(network))}
-    return export_yolo(model, path, network, metadata)
+    return export_yolo(model, path, network, _metadata(names, network))
+
+
+class PatchFinder(torch.nn.Module):
+    """
+    Fixed weights: one box per grid cell, scored by its brightness against the image's.
+
+    A cell scores once it is brighter or darker than the image's mean by a tenth of the
+    full range. Flat cells (a letterbox's grey border) never score, so padding gets no
+    boxes.
+    """
+
+    NAMES = ('bright', 'dark')
+
+    def __init__(self, network: Tuple[int, int], cell: int = 128):
+        super().__init__()
+        self.cell = cell
+        rows, cols = network[0] // cell, network[1] // cell
+        y, x = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing='ij')
+        size = torch.full((rows * cols,), cell)
+        boxes = torch.stack(((x.flatten() + 0.5) * cell, (y.flatten() + 0.5) * cell, size, size))
+        self.register_buffer('boxes', boxes.float().unsqueeze(0))
+
+    def forward(self, images):
+        luma = images.mean(1, keepdim=True)
+        mean = torch.nn.functional.avg_pool2d(luma, self.cell).flatten(1)
+        spread = torch.nn.functional.avg_pool2d(luma * luma, self.cell).flatten(1) - mean * mean
+        textured = (spread > 1e-4).to(images.dtype)
+        offset = mean - mean.mean(dim=1, keepdim=True)
+        scores = torch.stack((torch.sigmoid(30 * (offset - 0.1)),
+                              torch.sigmoid(30 * (-offset - 0.1))), dim=1) * textured.unsqueeze(1)
+        return torch.cat((self.boxes.expand(images.shape[0], -1, -1), scores), dim=1)
+
+
+def patch_finder_model(path: Path, network=(640, 640)) -> Path:
+    """Write the demo's stand-in detector (see :class:`PatchFinder`) to ``path``."""
+    metadata = dict(_metadata(PatchFinder.NAMES, network), task='detect')
+    return export_yolo(PatchFinder(network), path, network, metadata)
