@@ -8,7 +8,8 @@ off-by-one number. Deterministic for a seed, so a failure can be replayed.
 """
 import random
 import struct
-from typing import List
+import time
+from typing import Dict, List, Sequence
 
 from rclpy.serialization import serialize_message
 
@@ -49,3 +50,32 @@ def hostile_payloads(valid_messages, count: int, seed: int = 0) -> List[bytes]:
         else:
             payloads.append(mutate(rng.choice(valid), rng))
     return payloads
+
+
+def flood(publisher, payloads: Sequence[bytes], gap_s: float = 0.001):
+    """
+    Publish ``payloads`` serialized, paced so that a node takes most of them.
+
+    Those it does not take are overwritten in its keep-last queue, and the node
+    counts them as dropped; the pace only decides how many reach its checks.
+    """
+    for payload in payloads:
+        publisher.publish(payload)
+        time.sleep(gap_s)
+
+
+def node_counts(diagnostics, name: str) -> Dict[str, int]:
+    """Every integer diagnostics value of the newest status of node ``name``."""
+    from conftest import diagnostic_values
+    values = diagnostic_values(diagnostics.messages, name)[1]
+    return {key: int(value) for key, value in values.items() if value.isdigit()}
+
+
+def frames_accounted(counts: Dict[str, int]) -> int:
+    """Frames the node says it took (then served or refused) or that never reached it."""
+    return sum(counts.get(f'frames_{key}', 0)
+               for key in ('received', 'dropped', 'lost_in_transport'))
+
+
+def bad_by_reason(counts: Dict[str, int]) -> Dict[str, int]:
+    return {key[len('bad_'):]: n for key, n in counts.items() if key.startswith('bad_')}

@@ -156,10 +156,13 @@ class CameraInput:
 
     def _with_info(self, msg, info):
         sequence = info.get('publication_sequence_number') if info else None
-        if sequence and self._single_writer:
+        if sequence:
             if self.last_sequence is None:
                 self.first_sequence = sequence
-            elif sequence > self.last_sequence + 1:
+                # A camera that appeared after this subscription (and before the periodic
+                # re-check) must be counted from its first frame on.
+                self._single_writer = len(self._publishers()) == 1
+            elif self._single_writer and sequence > self.last_sequence + 1:
                 self._gaps += sequence - self.last_sequence - 1
                 self._count_overwritten()
             self.last_sequence = sequence

@@ -92,9 +92,11 @@ class NodeStats:
         with self._lock:
             self._add(key, amount, channel)
 
-    def bad(self, reason: str, channel: Optional[str] = None):
+    def bad(self, reason: str, channel: Optional[str] = None, frame: bool = True):
+        """Count a refused message by ``reason``; a ``frame`` also counts as a bad frame."""
         with self._lock:
-            self._add('bad', 1, channel)
+            if frame:
+                self._add('bad', 1, channel)
             self.bad_by_reason[reason] += 1
 
     def served(self, timings_ms: Dict[str, float], latency_ms: float,

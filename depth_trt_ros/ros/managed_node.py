@@ -81,13 +81,22 @@ class ManagedNode(LifecycleNode):
         return run
 
     def count_malformed(self, error: MalformedMessage, topic: str,
-                        channel: Optional[str] = None):
-        """Count a message refused by :mod:`wire` and warn (throttled)."""
-        self.stats.bad(error.category, channel)
+                        channel: Optional[str] = None, side_input: Optional[str] = None):
+        """
+        Count a message refused by :mod:`wire` and warn (throttled).
+
+        A camera frame counts as a bad frame; a message of a ``side_input``
+        (camera_info) only under its own reason, ``<side_input>_<category>``.
+        """
+        if side_input:
+            self.stats.bad(f'{side_input}_{error.category}', frame=False)
+        else:
+            self.stats.bad(error.category, channel)
         self.get_logger().warning(f'malformed message on {topic} skipped ({error.category}): '
                                   f'{error}', throttle_duration_sec=THROTTLE_S)
 
-    def subscribe_checked(self, msg_type, topic: str, callback: Callable, qos):
+    def subscribe_checked(self, msg_type, topic: str, callback: Callable, qos,
+                          label: str = 'camera_info'):
         """
         Subscribe ``topic`` serialized: ``callback`` gets only messages that passed the check.
 
@@ -98,7 +107,7 @@ class ManagedNode(LifecycleNode):
             try:
                 msg = deserialize_checked(data, msg_type)
             except MalformedMessage as error:
-                self.count_malformed(error, topic)
+                self.count_malformed(error, topic, side_input=label)
                 return
             try:
                 callback(msg)
