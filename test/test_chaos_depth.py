@@ -88,8 +88,8 @@ def node(ros, start_node):
 class Camera:
     """A publisher that counts what it sent, hostile or good."""
 
-    def __init__(self, ros, msg_type, topic: str, make):
-        self.publisher = ros.create_publisher(msg_type, f'{NAMESPACE}/{topic}', RELIABLE)
+    def __init__(self, ros, msg_type, topic: str, make, namespace: str = NAMESPACE):
+        self.publisher = ros.create_publisher(msg_type, f'{namespace}/{topic}', RELIABLE)
         self.make = make
         self.sent = 0
 
@@ -99,13 +99,15 @@ class Camera:
 
     def served(self, collector, sec: int, timeout=30.0) -> bool:
         """Publish good frames (stamps from ``sec``) until one is served; False on timeout."""
-        stamps = iter(range(sec, sec + 1000))
+        stamps, sent = iter(range(sec, sec + 1000)), set()
 
         def one_served():
-            self.publisher.publish(self.make(next(stamps)))
+            stamp = next(stamps)
+            self.publisher.publish(self.make(stamp))
             self.sent += 1
-            return wait_for(lambda: any(m.header.stamp.sec >= sec for m in collector.messages),
-                            1.0)
+            sent.add(stamp)
+            return wait_for(lambda: any(m.header.stamp.sec in sent and m.header.stamp.nanosec == 0
+                                        for m in collector.messages), 1.0)
         return wait_for(one_served, timeout, interval=0.0)
 
 
@@ -156,7 +158,7 @@ def test_depth_node_survives_hostile_input_on_every_topic(ros, node):
         assert reasons.get(reason, 0) > 0, f'{reason} not counted: {reasons}'
 
 
-def node_status(out) -> str:
+def node_status(out, node: str = NODE) -> str:
     from conftest import diagnostic_values
-    status, _ = diagnostic_values(out['diagnostics'].messages, NODE)
+    status, _ = diagnostic_values(out['diagnostics'].messages, node)
     return status.message if status else ''

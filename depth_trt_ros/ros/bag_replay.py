@@ -130,7 +130,10 @@ class _Run:
             if message.topic in info_topics:
                 self._keep_camera_info(message)
             else:
-                self._process(message, read_ms)
+                try:
+                    self._process(message, read_ms)
+                except Exception:  # noqa: B902 - one frame's fault stays that frame's, as in
+                    self._bad('failed')  # the node: counted, and the replay goes on
                 on_frame()
             self._maybe_write_diagnostics(message.timestamp)
             last_timestamp = message.timestamp

@@ -50,6 +50,8 @@ class DistanceNode(ManagedNode):
         self._inputs = []
         self._info_sub = None
         self._camera_info: Optional[CameraInfo] = None
+        # Why the last frame's camera_info could not place objects, or None.
+        self._info_problem: Optional[str] = None
         self._pairer = None
         self._pubs = {}
         self.start_if_autostart()
@@ -126,11 +128,13 @@ class DistanceNode(ManagedNode):
 
     def _intrinsics(self, shape) -> Optional[Intrinsics]:
         try:
-            return depth_intrinsics(self._camera_info, self.config['depth_type'], shape)
+            intrinsics = depth_intrinsics(self._camera_info, self.config['depth_type'], shape)
         except ValueError as error:
-            self.get_logger().warning(f'{error}: x and y unknown',
-                                      throttle_duration_sec=THROTTLE_S)
+            self._info_problem = f'{error}: x and y of objects unknown'
+            self.get_logger().warning(self._info_problem, throttle_duration_sec=THROTTLE_S)
             return None
+        self._info_problem = None
+        return intrinsics
 
     def _publish(self, detections: Detection2DArray, depth, intrinsics: Optional[Intrinsics],
                  started: float):
@@ -157,6 +161,8 @@ class DistanceNode(ManagedNode):
         if self.config is not None and self.config['depth_type'] == 'metric' \
                 and self._camera_info is None and self._inputs:
             warnings.append('no depth/camera_info yet: x and y of objects unknown')
+        if self._info_problem:
+            warnings.append(self._info_problem)
         info = {'depth_frames_received': str(self.depth_stats.counts['received']),
                 'unmatched': str(self.stats.counts['unmatched']),
                 'detections_cut': str(self.stats.counts['detections_cut'])}
