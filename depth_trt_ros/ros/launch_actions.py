@@ -33,6 +33,8 @@ def _pipeline_nodes(context, option_names: Sequence[str]):
             package=PACKAGE, executable=name, name=name, namespace=options['namespace'],
             parameters=[config, overrides], remappings=remappings, output='screen',
             emulate_tty=True,
+            # A node that gives up (its processing thread stopped) exits 1: start it again.
+            respawn=True, respawn_delay=2.0,
             condition=IfCondition(LaunchConfiguration(switch)) if switch else None))
     return nodes
 
