@@ -11,6 +11,10 @@ counters, as JSON. Example (the numbers in docs/replay.md)::
 
     ROS_DOMAIN_ID=64 python benchmarks/soak.py --minutes 2 --rate 30 \\
         --model random:tiny --device cpu --input-size 140 --json soak.json
+
+``--sizes N`` cycles the frames through N sizes of different aspect ratios, so
+that every size-keyed cache (CUDA graphs, position embeddings, buffers) is
+filled past its bound: memory must still stay flat.
 """
 import argparse
 from datetime import datetime, timezone
@@ -37,20 +41,30 @@ NAMESPACE = '/soak'
 QOS_DEPTH = 5
 
 
-def publish_frames(rate_hz: float, seconds: float, size, counter, matched):
+def frame_sizes(size, count: int):
+    """``count`` (height, width) sizes: ``size`` first, then shrinking by different ratios."""
+    height, width = size
+    return [(height - (7 * k) % (height // 2), width - (13 * k) % (width // 2))
+            for k in range(count)]
+
+
+def publish_frames(rate_hz: float, seconds: float, size, counter, matched, sizes: int = 1):
     """
     Publish one frame every 1/rate s on an absolute schedule, stamped now.
 
     The schedule starts once the node's subscription has matched (``matched`` is
-    set then), so discovery time is not counted as frames lost.
+    set then), so discovery time is not counted as frames lost. With ``sizes``
+    above 1 each frame takes the next of that many sizes.
     """
     with ros_context():
         node = Node('soak_publisher')
         publisher = node.create_publisher(Image, f'{NAMESPACE}/image',
                                           stream_qos('reliable', QOS_DEPTH))
         pattern = np.random.default_rng(0).integers(0, 255, (*size, 3), np.uint8)
-        msg = fill_image(Image(), pattern, 'rgb8')
-        msg.header.frame_id = 'soak_camera'
+        messages = [fill_image(Image(), np.ascontiguousarray(pattern[:h, :w]), 'rgb8')
+                    for h, w in frame_sizes(size, sizes)]
+        for msg in messages:
+            msg.header.frame_id = 'soak_camera'
         while publisher.get_subscription_count() == 0:
             time.sleep(0.05)
         matched.set()
@@ -60,6 +74,7 @@ def publish_frames(rate_hz: float, seconds: float, size, counter, matched):
             delay = start + sent / rate_hz - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            msg = messages[sent % len(messages)]
             msg.header.stamp = node.get_clock().now().to_msg()
             publisher.publish(msg)
             sent += 1
@@ -132,7 +147,7 @@ def summarise(args, listener, rss, started, published):
         'settings': {'minutes': args.minutes, 'rate_hz': args.rate, 'model': args.model,
                      'backend': args.backend, 'device': args.device,
                      'precision': args.precision, 'input_size': args.input_size,
-                     'image': f'{args.width}x{args.height} rgb8'},
+                     'image': f'{args.width}x{args.height} rgb8', 'sizes': args.sizes},
         'rss_mb': {'start': round(values[0], 1), 'end': round(values[-1], 1),
                    'max': round(values.max(), 1), 'growth': round(values[-1] - values[0], 1),
                    'slope_per_minute': round(slope, 2),
@@ -159,6 +174,8 @@ def main():
     parser.add_argument('--rate', type=float, default=120.0, help='publish rate, Hz')
     parser.add_argument('--width', type=int, default=640)
     parser.add_argument('--height', type=int, default=480)
+    parser.add_argument('--sizes', type=int, default=1,
+                        help='cycle the frames through this many sizes (1: fixed size)')
     add_model_arguments(parser)
     parser.add_argument('--json', help='write the report here as well as to stdout')
     args = parser.parse_args()
@@ -179,7 +196,8 @@ def main():
         counter, matched = spawn.Value('l', 0), spawn.Event()
         publisher = spawn.Process(
             target=publish_frames, args=(args.rate, args.minutes * 60,
-                                         (args.height, args.width), counter, matched))
+                                         (args.height, args.width), counter, matched,
+                                         args.sizes))
         publisher.start()
         matched.wait()
         started = time.monotonic()

@@ -146,3 +146,18 @@ def test_batches_in_flight_keep_their_own_results(device):
     with pytest.raises(RuntimeError, match='collected already'):
         pending[0].collect()
     assert estimator.asynchronous == (device == 'cuda')
+
+
+def test_an_engine_that_cannot_take_the_nodes_batches_is_refused_with_the_fix():
+    from types import SimpleNamespace
+
+    from depth_trt_ros.inference.service import _check_batch
+    engine = SimpleNamespace(max_batch=1, close=lambda: None,
+                             rebuild_advice=lambda n: f'export --max-batch {n}')
+    two_cameras = SimpleNamespace(model_path='d.engine', max_batch=4,
+                                  image_topics=['left/image', 'right/image'])
+    with pytest.raises(ValueError, match=r'set max_batch to 1, or export --max-batch 2'):
+        _check_batch(engine, two_cameras)
+    _check_batch(engine, SimpleNamespace(model_path='d.engine', max_batch=4,
+                                         image_topics=['image']))
+    _check_batch(SimpleNamespace(max_batch=None), two_cameras)

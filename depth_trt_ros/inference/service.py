@@ -28,12 +28,32 @@ def build_estimator(config, log: Callable[[str], None]) -> DepthEstimator:
         resolve_precision(config.precision, device)
     options = {'cuda_graph': config.cuda_graph} if kind in ('torch', 'tensorrt') else {}
     backend = create_backend(kind, config.model_path, device, precision, **options)
+    try:
+        _check_batch(backend, config)
+    except ValueError:
+        backend.close()
+        raise
     estimator = DepthEstimator(backend, config.input_size, config.colormap, config.cuda_graph)
     loaded = time.perf_counter()
     estimator.warmup(*backend.warmup_frame_size)
     log(f'{kind} backend on {device} ({backend.precision}) loaded {config.model_path} in '
         f'{loaded - started:.1f} s, warmed up in {time.perf_counter() - loaded:.1f} s')
     return estimator
+
+
+def _check_batch(backend, config):
+    """
+    Refuse an engine that cannot take the batches the node will form.
+
+    Frames of several cameras that arrive together run as one batch of up to
+    ``max_batch``; an engine built for fewer would fail every such batch.
+    """
+    wanted = min(getattr(config, 'max_batch', 1), len(getattr(config, 'image_topics', ['image'])))
+    if backend.max_batch is not None and wanted > backend.max_batch:
+        raise ValueError(
+            f"engine '{config.model_path}' takes at most {backend.max_batch} frame(s) per call, "
+            f'but {wanted} cameras may be batched (max_batch {config.max_batch}): set '
+            f'max_batch to {backend.max_batch}, or {backend.rebuild_advice(wanted)}')
 
 
 class DepthService:

@@ -20,7 +20,7 @@ from depth_trt_ros.inference.detection.yolo import YoloDetector
 from depth_trt_ros.inference.estimator import Outputs, require_metric
 from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros.bags import BagReader, BagWriter, CAMERA_INFO_TYPE, IMAGE_TYPES
-from depth_trt_ros.ros.camera_channel import channel_prefix
+from depth_trt_ros.ros.topics import channel_prefix
 from depth_trt_ros.ros.conversions import BadImageError, message_to_pixels
 from depth_trt_ros.ros.depth_outputs import result_messages
 from depth_trt_ros.ros.diagnostics import NodeStats, to_status

@@ -9,13 +9,9 @@ plain names, so namespaces and remaps work as for any ROS camera node.
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from depth_trt_ros.ros.camera_input import CameraInput
-from depth_trt_ros.ros.depth_outputs import DepthOutputs, join_topic
+from depth_trt_ros.ros.depth_outputs import DepthOutputs
 from depth_trt_ros.ros.qos import stream_qos
-
-
-def channel_prefix(image_topic: str) -> str:
-    """Return the namespace of an image topic: ``left/image`` -> ``left``, ``image`` -> ''."""
-    return image_topic.rsplit('/', 1)[0] if '/' in image_topic.strip('/') else ''
+from depth_trt_ros.ros.topics import channel_prefix, join_topic
 
 
 class CameraChannel:

@@ -10,11 +10,10 @@ A frame that cannot be read or run is counted by reason and skipped; see
 ManagedNode for how faults are contained and when the node gives up.
 """
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 import time
-from typing import Iterable, List
+from typing import Iterable, List, Optional
 
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import State, TransitionCallbackReturn
 
 from depth_trt_ros.inference.estimator import DepthResult, PendingDepth
@@ -54,7 +53,7 @@ class DepthNode(ManagedNode):
 
     def __init__(self, node_name: str = 'depth_node', **kwargs):
         super().__init__(node_name, STAGES, **kwargs)
-        params.declare_all(self)
+        self.declare_specs(params.SPECS)
         self.config = None
         self.service = None
         self.state_label = 'unconfigured'
@@ -62,7 +61,6 @@ class DepthNode(ManagedNode):
         self._mailbox = Mailbox()
         self._pipeline = None
         self._reload = ModelReload(self)
-        self.on_set_parameters_checked(self._on_set_parameters)
         self.start_if_autostart()
 
     # lifecycle -------------------------------------------------------------
@@ -126,42 +124,38 @@ class DepthNode(ManagedNode):
             self.stats.count('dropped', channel=channel.label)
 
     # parameters ------------------------------------------------------------
-    def _on_set_parameters(self, changes) -> SetParametersResult:
+    @property
+    def configured(self) -> bool:
+        return self.service is not None
+
+    def effective_parameters(self):
+        return asdict(self.config) if self.config is not None else {}
+
+    def apply_parameters(self, updated) -> Optional[str]:
         """
-        Apply a change now, or start loading the model it needs, or reject it with the reason.
+        Apply a change now, or start loading the model it needs.
 
         A model change is loaded on another thread while the running model
-        serves; ModelReload reverts the parameters if the new model fails.
+        serves; ModelReload sets the parameters back if the new model fails.
         """
-        configured = self.service is not None
-        for change in changes:
-            problem = params.check_value(change.name, change.value, configured)
-            if problem:
-                return SetParametersResult(successful=False, reason=problem)
-        if not configured:
-            return SetParametersResult(successful=True)
-        updated = {p.name: p.value for p in changes}
         config = params.replace(self.config, updated)
         reload = {name: value for name, value in updated.items()
-                  if params.needs_reload(name) and getattr(self.config, name) != value}
+                  if params.SPECS[name].needs_reload and getattr(self.config, name) != value}
         if reload:
             problem = self._reload.start(config, reload)
             if problem:
-                return SetParametersResult(successful=False, reason=problem)
+                return problem
             config = params.replace(config, {name: getattr(self.config, name)
                                              for name in reload})
-        self._apply(config)
-        return SetParametersResult(successful=True)
-
-    def _apply(self, config):
         old, self.config = self.config, config
         self.service.set_colormap(config.colormap)
-        inputs = ('image_transport', 'qos', 'qos_depth')
-        if self.state_label == 'active' and any(
-                getattr(config, name) != getattr(old, name) for name in inputs):
+        if self.state_label == 'active' and self.changes_input(
+                {name: value for name, value in updated.items()
+                 if getattr(old, name) != value}):
             for channel in self._channels:
                 channel.stop()
                 channel.start(config)
+        return None
 
     # data path ---------------------------------------------------------------
     def _on_image(self, channel: CameraChannel, data: bytes):
@@ -184,8 +178,7 @@ class DepthNode(ManagedNode):
                 frame = self._convert(channel, data)
                 if frame is not None:
                     height, width = frame.pixels.array.shape[:2]
-                    outputs = channel.outputs.requested(width, height,
-                                                        self.config.publish_colorized)
+                    outputs = channel.outputs.requested(width, height, self.config)
                     groups[(frame.pixels.array.shape, frame.pixels.bgr, outputs)].append(frame)
             except Exception as error:  # noqa: B902 - one frame's fault stays that frame's
                 self._failed([channel.label], error)

@@ -9,11 +9,7 @@ from depth_trt_ros.ros.image_cdr import serialize_image
 from depth_trt_ros.ros.managed_node import destroy_publishers
 from depth_trt_ros.ros.pointcloud import intrinsics_for, point_cloud
 from depth_trt_ros.ros.qos import stream_qos
-
-
-def join_topic(prefix: str, name: str) -> str:
-    """Return ``name`` inside the relative namespace ``prefix`` ('' = the node's own)."""
-    return f'{prefix}/{name}' if prefix else name
+from depth_trt_ros.ros.topics import join_topic
 
 
 def image_message(array, encoding: str, header) -> Image:
@@ -45,8 +41,8 @@ class DepthOutputs:
     """Lifecycle publishers for depth, colorized, depth/mm, points and camera_info."""
 
     def __init__(self, node, config, prefix: str = ''):
+        """Make the publishers ``config`` asks for (output_qos, depth/mm, points)."""
         self._node = node
-        self._config = config
         qos = stream_qos(config.output_qos, 5)
         topics = {'depth': Image, 'depth/colorized': Image, 'depth/camera_info': CameraInfo}
         if config.publish_depth_mm:
@@ -60,14 +56,20 @@ class DepthOutputs:
         # Why points are not published now (diagnostics warn), or None.
         self.points_problem: Optional[str] = None
 
-    def requested(self, width: int, height: int, colorize: bool) -> Outputs:
-        """Return the views the next frame needs; colorized only while someone listens."""
-        colorized = colorize and self._pubs['depth/colorized'].get_subscription_count() > 0
+    def requested(self, width: int, height: int, config) -> Outputs:
+        """
+        Return the views the next frame needs; colorized only while someone listens.
+
+        ``config`` is the node's configuration now: its live parameters
+        (publish_colorized, points_rgb) count from the next frame on.
+        """
+        colorized = config.publish_colorized and \
+            self._pubs['depth/colorized'].get_subscription_count() > 0
         intrinsics = None
         if 'points' in self._pubs:
             intrinsics, self.points_problem = self._intrinsics(width, height)
         return Outputs(colorized=colorized, depth_mm='depth/mm' in self._pubs,
-                       intrinsics=intrinsics, points_rgb=self._config.points_rgb)
+                       intrinsics=intrinsics, points_rgb=config.points_rgb)
 
     def _intrinsics(self, width: int, height: int):
         """Return ``(intrinsics, None)``, or ``(None, why not)``: then depth goes out alone."""

@@ -5,11 +5,14 @@ Each node has one table of :class:`~depth_trt_ros.ros.params.Spec`; rclpy
 enforces the ranges, and a wrong choice or missing file stops start-up with
 a message that names the parameter and the fix. Offline tools that run the
 detector (``replay --detector``) take their defaults from the same table and
-check their values with :func:`check_values`.
+check their values with :func:`~depth_trt_ros.ros.params.check_values`.
+The detector's model is chosen at configure: a live model change would need
+what the depth node's ModelReload does, which no one has asked for yet.
 """
-from typing import Dict, Optional
+from dataclasses import replace
+from typing import Dict
 
-from depth_trt_ros.ros.params import choice_problem, Spec, SPECS
+from depth_trt_ros.ros.params import Spec, SPECS
 
 # Camera input, output QoS and lifecycle work as in the depth node.
 COMMON_SPECS: Dict[str, Spec] = {name: SPECS[name] for name in (
@@ -17,14 +20,15 @@ COMMON_SPECS: Dict[str, Spec] = {name: SPECS[name] for name in (
 
 DETECTOR_SPECS: Dict[str, Spec] = {
     'model_path': Spec('', 'YOLOv8/YOLO11 detection model: .onnx, .torchscript or a TensorRT '
-                       '.engine (see docs/detection.md for the export)'),
+                       '.engine (see docs/detection.md for the export)', configure_only=True),
     'backend': Spec('auto', "Inference runtime; 'auto' picks it from the model file: "
                     'onnxruntime (.onnx), torch (.torchscript), tensorrt (.engine)',
-                    ('auto', 'onnxruntime', 'torch', 'tensorrt')),
-    'device': SPECS['device'],
-    'precision': SPECS['precision'],
+                    ('auto', 'onnxruntime', 'torch', 'tensorrt'), configure_only=True),
+    'device': replace(SPECS['device'], needs_reload=False, configure_only=True),
+    'precision': replace(SPECS['precision'], needs_reload=False, configure_only=True),
     'class_names_file': Spec('', 'YAML file with class names (a list, an {id: name} map or a '
-                             "dataset file with 'names'); empty: names from the model"),
+                             "dataset file with 'names'); empty: names from the model",
+                             configure_only=True),
     'confidence': Spec(0.25, 'Minimum class score of a detection', float_range=(0.0, 1.0)),
     'iou': Spec(0.45, 'Overlap (IoU) above which NMS suppresses the weaker box of a class',
                 float_range=(0.0, 1.0)),
@@ -51,31 +55,6 @@ DISTANCE_SPECS: Dict[str, Spec] = {
                             float_range=(0.0, 60.0)),
     **COMMON_SPECS,
     # Pairing by stamp needs the messages that arrive while its partner is on the way.
-    'qos_depth': Spec(5, 'Input history depth of each stream', int_range=(1, 100, 1)),
+    'qos_depth': Spec(5, 'Input history depth of each stream', int_range=(1, 100, 1),
+                      restarts_input=True),
 }
-
-
-def problem_with(name: str, value, specs: Dict[str, Spec]) -> Optional[str]:
-    """Return why ``value`` is wrong for parameter ``name``, or None."""
-    spec = specs.get(name)
-    problem = choice_problem(name, value, spec) if spec is not None else None
-    if problem:
-        return problem
-    if name == 'model_path' and not str(value).strip():
-        return ("parameter 'model_path' is empty: set a YOLO .onnx, .torchscript or .engine "
-                'file (docs/detection.md shows how to export one)')
-    return None
-
-
-def check_values(values: Dict[str, object], specs: Dict[str, Spec]) -> Dict[str, object]:
-    """Return ``values`` if each suits its parameter; else ValueError naming the first bad one."""
-    for name, value in values.items():
-        problem = problem_with(name, value, specs)
-        if problem:
-            raise ValueError(problem)
-    return values
-
-
-def read_specs(node, specs: Dict[str, Spec]) -> Dict[str, object]:
-    """Every parameter of ``specs`` by name; raises ValueError naming the first bad one."""
-    return check_values({name: node.get_parameter(name).value for name in specs}, specs)

@@ -7,7 +7,7 @@ subscribes, ``detections/image`` with the boxes drawn.
 """
 from dataclasses import dataclass
 import time
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from sensor_msgs.msg import CompressedImage, Image
@@ -21,12 +21,12 @@ from depth_trt_ros.inference.detection.yolo import (Detections, DetectionSetting
 from depth_trt_ros.ros.camera_input import CameraInput
 from depth_trt_ros.ros.conversions import BadImageError, fill_image, message_to_pixels
 from depth_trt_ros.ros.detection_msgs import to_detection2d_array
-from depth_trt_ros.ros.detection_params import DETECTOR_SPECS, read_specs
-from depth_trt_ros.ros.params import declare_all
+from depth_trt_ros.ros.detection_params import DETECTOR_SPECS
 from depth_trt_ros.ros.diagnostics import stamp_latency_ms
 from depth_trt_ros.ros.image_cdr import decode_image
 from depth_trt_ros.ros.managed_node import describe_error, destroy_publishers, ManagedNode, \
     OK, THROTTLE_S
+from depth_trt_ros.ros.params import read_parameters
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import run_node
 from depth_trt_ros.ros.wire import MalformedMessage
@@ -61,6 +61,12 @@ def class_filter(text: str, names) -> Tuple[int, ...]:
     return tuple(ids)
 
 
+def detection_settings(config, names) -> DetectionSettings:
+    """Return what counts as a detection under ``config``; ValueError for an unknown class."""
+    return DetectionSettings(config['confidence'], config['iou'], config['max_detections'],
+                             class_filter(config['classes'], names))
+
+
 def build_detector(config, log) -> YoloDetector:
     """Load the model ``config`` names, with the detection settings; logs the time taken."""
     started = time.perf_counter()
@@ -69,9 +75,7 @@ def build_detector(config, log) -> YoloDetector:
     backend = load_yolo_backend(config['backend'], config['model_path'], device, precision)
     names = load_class_names(config['class_names_file']) if config['class_names_file'] \
         else model_class_names(backend)
-    settings = DetectionSettings(config['confidence'], config['iou'], config['max_detections'],
-                                 class_filter(config['classes'], names))
-    detector = YoloDetector(backend, settings, names)
+    detector = YoloDetector(backend, detection_settings(config, names), names)
     log(f"{backend.name} backend on {device} ({precision}) loaded {config['model_path']} "
         f'({len(detector.class_names)} classes) in {time.perf_counter() - started:.1f} s')
     return detector
@@ -82,7 +86,7 @@ class DetectorNode(ManagedNode):
 
     def __init__(self, node_name: str = 'detector_node', **kwargs):
         super().__init__(node_name, STAGES, **kwargs)
-        declare_all(self, DETECTOR_SPECS)
+        self.declare_specs(DETECTOR_SPECS)
         self.config = None
         self.detector = None
         self._mailbox = Mailbox()
@@ -93,7 +97,7 @@ class DetectorNode(ManagedNode):
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         try:
-            self.config = read_specs(self, DETECTOR_SPECS)
+            self.config = read_parameters(self, DETECTOR_SPECS)
             self.detector = build_detector(self.config, self.get_logger().info)
         except Exception as error:  # a failed transition must say why, whatever was raised
             return self.configure_failed(error)
@@ -104,7 +108,24 @@ class DetectorNode(ManagedNode):
                       'image': self.create_lifecycle_publisher(Image, 'detections/image', qos)}
         return OK
 
-    def on_activate(self, state: State) -> TransitionCallbackReturn:
+    @property
+    def configured(self) -> bool:
+        return self.detector is not None
+
+    def effective_parameters(self):
+        return dict(self.config or {})
+
+    def apply_parameters(self, updated) -> Optional[str]:
+        """Apply detection settings from the next frame on; a new camera input if it changed."""
+        config = dict(self.config, **updated)
+        self.detector.settings = detection_settings(config, self.detector.class_names)
+        self.config = config
+        if self._camera is not None and self.changes_input(updated):
+            self._camera.stop()
+            self._start_camera()
+        return None
+
+    def _start_camera(self):
         compressed = self.config['image_transport'] == 'compressed'
         self._msg_type = CompressedImage if compressed else Image
         self._camera = CameraInput(
@@ -112,6 +133,9 @@ class DetectorNode(ManagedNode):
             self._on_image, self.stats, self.config['qos'], self.config['qos_depth'],
             gated=True)
         self._camera.start()
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        self._start_camera()
         self._pipeline = Pipeline(self._mailbox, self._infer, self._publish,
                                   lambda error: self.contain(error, 'detection thread'),
                                   self.fail)

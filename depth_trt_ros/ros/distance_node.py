@@ -23,12 +23,12 @@ from depth_trt_ros.inference.geometry import Intrinsics
 from depth_trt_ros.ros.camera_input import CameraInput
 from depth_trt_ros.ros.conversions import BadImageError, image_to_depth
 from depth_trt_ros.ros.detection_msgs import distance_markers
-from depth_trt_ros.ros.detection_params import DETECTOR_SPECS, DISTANCE_SPECS, read_specs
+from depth_trt_ros.ros.detection_params import DETECTOR_SPECS, DISTANCE_SPECS
 from depth_trt_ros.ros.diagnostics import NodeStats, stamp_latency_ms
 from depth_trt_ros.ros.image_cdr import decode_image
 from depth_trt_ros.ros.locate_objects import depth_intrinsics, locate
 from depth_trt_ros.ros.managed_node import destroy_publishers, ManagedNode, OK, THROTTLE_S
-from depth_trt_ros.ros.params import declare_all
+from depth_trt_ros.ros.params import read_parameters
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import run_node
 from depth_trt_ros.ros.stamp_sync import StampPairer, stamp_ns
@@ -44,7 +44,7 @@ class DistanceNode(ManagedNode):
 
     def __init__(self, node_name: str = 'distance_node', **kwargs):
         super().__init__(node_name, STAGES, **kwargs)
-        declare_all(self, DISTANCE_SPECS)
+        self.declare_specs(DISTANCE_SPECS)
         self.depth_stats = NodeStats(())
         self.config = None
         self._inputs = []
@@ -58,7 +58,7 @@ class DistanceNode(ManagedNode):
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         try:
-            self.config = read_specs(self, DISTANCE_SPECS)
+            self.config = read_parameters(self, DISTANCE_SPECS)
         except Exception as error:  # a failed transition must say why, whatever was raised
             return self.configure_failed(error)
         self.startup_error = None
@@ -68,10 +68,32 @@ class DistanceNode(ManagedNode):
             'markers': self.create_lifecycle_publisher(MarkerArray, 'detections_3d/markers', qos)}
         return OK
 
+    @property
+    def configured(self) -> bool:
+        return bool(self._pubs)
+
+    def effective_parameters(self):
+        return dict(self.config or {})
+
+    def apply_parameters(self, updated) -> Optional[str]:
+        """Apply box, marker and sync settings from the next message on; new inputs if asked."""
+        self.config = dict(self.config, **updated)
+        if self._pairer is not None:
+            self._pairer.configure(int(self.config['sync_slop'] * 1e9), self.config['sync_queue'])
+        if self._inputs and self.changes_input(updated):
+            self._stop_input()
+            self._start_input()
+        return None
+
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         config = self.config
         self._pairer = StampPairer(int(config['sync_slop'] * 1e9), config['sync_queue'],
                                    self._locate, self._unmatched)
+        self._start_input()
+        return super().on_activate(state)
+
+    def _start_input(self):
+        config = self.config
         self._inputs = [
             CameraInput(self, Detection2DArray, 'detections',
                         lambda msg: self._pairer.add_primary(stamp_ns(msg.header.stamp), msg),
@@ -85,10 +107,10 @@ class DistanceNode(ManagedNode):
             subscription.start()
         self._info_sub = self.subscribe_checked(
             CameraInfo, 'depth/camera_info', self._on_camera_info, stream_qos('best_effort', 5))
-        return super().on_activate(state)
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
         destroy_publishers(self, self._pubs)
+        self._pairer = None
         return OK
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:

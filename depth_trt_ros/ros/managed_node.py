@@ -6,6 +6,11 @@ start-up so ``ros2 run`` just works), and one way to fail a configure: the
 reason is kept, logged, shown as ERROR in diagnostics and, for a process
 started with ``autostart``, becomes its exit message.
 
+One parameter discipline (the Specs of :mod:`params` say which applies): a
+change on a configured node is applied live by the node's
+``apply_parameters``, or refused with the reason; never accepted and ignored.
+Diagnostics show the values the node works with (``parameters``).
+
 And fault containment: no callback may end the executor. Messages are taken
 serialized and checked before they are deserialized (see :mod:`wire`), what a
 callback raises is counted and logged (throttled, attacker text cut short),
@@ -19,6 +24,7 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 
 from depth_trt_ros.ros.diagnostics import diagnostic_array, NodeStats, to_status
+from depth_trt_ros.ros.params import check_value, declare_all, Spec
 from depth_trt_ros.ros.wire import deserialize_checked, MalformedMessage, quote
 
 OK = TransitionCallbackReturn.SUCCESS
@@ -50,6 +56,45 @@ class ManagedNode(LifecycleNode):
         self._diagnostics_timer = self.create_timer(
             1.0, self.contained(self._publish_diagnostics, 'diagnostics'))
 
+    # parameters ----------------------------------------------------------------
+    def declare_specs(self, specs: Dict[str, Spec]):
+        """Declare the node's parameters and apply the one discipline to their changes."""
+        declare_all(self, specs)
+        self._specs = specs
+        self.on_set_parameters_checked(self._on_set_parameters)
+
+    @property
+    def configured(self) -> bool:
+        """Whether parameters were read (configure ran and no cleanup since)."""
+        raise NotImplementedError
+
+    def _on_set_parameters(self, changes) -> SetParametersResult:
+        configured = self.configured
+        for change in changes:
+            problem = check_value(change.name, change.value, self._specs, configured)
+            if problem:
+                return SetParametersResult(successful=False, reason=problem)
+        if not configured:
+            return SetParametersResult(successful=True)
+        try:
+            problem = self.apply_parameters({change.name: change.value for change in changes})
+        except ValueError as error:  # the node's own check of a value, naming the fix
+            problem = str(error)
+        return SetParametersResult(successful=not problem, reason=problem or '')
+
+    def apply_parameters(self, updated: Dict[str, object]) -> Optional[str]:
+        """Apply changes that passed the Specs' checks; return why not, or None."""
+        raise NotImplementedError
+
+    def changes_input(self, updated: Dict[str, object]) -> bool:
+        """Whether ``updated`` holds a parameter whose change re-makes the subscriptions."""
+        return any(self._specs[name].restarts_input for name in updated if name in self._specs)
+
+    def effective_parameters(self) -> Dict[str, object]:
+        """Return the values the node works with now (its configuration), for diagnostics."""
+        return {}
+
+    # lifecycle and diagnostics ------------------------------------------------
     def start_if_autostart(self):
         """Configure and activate now when the ``autostart`` parameter says so."""
         if self.get_parameter('autostart').value:
@@ -141,7 +186,6 @@ class ManagedNode(LifecycleNode):
         finally:
             self.context.try_shutdown()
 
-    # lifecycle and diagnostics ------------------------------------------------
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
         self._stop_input()
         return super().on_deactivate(state)
@@ -154,6 +198,9 @@ class ManagedNode(LifecycleNode):
         """Publish this node's status; a failed configure or a fatal error makes it ERROR."""
         errors = [e for e in (self.fatal_error, self.startup_error) if e]
         name = self.get_fully_qualified_name()
+        parameters = self.effective_parameters()
+        if parameters:
+            info = dict(info, parameters='; '.join(f'{k}={v}' for k, v in parameters.items()))
         self._diagnostics.publish(diagnostic_array(self.get_clock(), to_status(
             f'{name}: {task}', name, self.stats, info, warnings, errors)))
 

@@ -4,6 +4,12 @@ Parameters of the depth node: one table of names, defaults, ranges and help.
 Every parameter is declared with a ParameterDescriptor so that rclpy enforces
 ranges and ``ros2 param describe`` shows the text; choices are checked here and
 a wrong value stops start-up with a message naming the parameter and the fix.
+
+Each Spec also says how a change on a running node takes effect, the one
+discipline of every node (ManagedNode applies it): read live where it is used
+(the default), ``needs_reload`` (a new model, loaded while the old serves),
+``restarts_input`` (the camera subscriptions are made again), or
+``configure_only`` (refused with the lifecycle steps that apply it).
 """
 from dataclasses import dataclass, fields, replace as replace_fields
 from pathlib import Path
@@ -15,7 +21,7 @@ from depth_trt_ros.inference.backends import BACKEND_NAMES, ENGINE_SUFFIXES
 from depth_trt_ros.inference.estimator import require_metric
 from depth_trt_ros.inference.model import DEFAULT_MODEL
 from depth_trt_ros.inference.postprocess import COLORMAPS
-from depth_trt_ros.ros.camera_channel import channel_prefix
+from depth_trt_ros.ros.topics import channel_prefix
 
 RELIABILITIES = ('auto', 'best_effort', 'reliable')
 MODEL_FILE_SUFFIXES = ENGINE_SUFFIXES + ('.onnx',)
@@ -31,6 +37,7 @@ class Spec:
     int_range: Optional[Tuple[int, int, int]] = None
     float_range: Optional[Tuple[float, float]] = None
     needs_reload: bool = False
+    restarts_input: bool = False
     configure_only: bool = False
 
 
@@ -59,13 +66,15 @@ SPECS: Dict[str, Spec] = {
                       int_range=(1, 64, 1)),
     'image_transport': Spec('raw', "'raw' subscribes image (sensor_msgs/Image); "
                             "'compressed' subscribes image/compressed",
-                            ('raw', 'compressed')),
+                            ('raw', 'compressed'), restarts_input=True),
     'qos': Spec('auto', "Input reliability: 'auto' matches the camera's publishers, "
-                "or best_effort / reliable", RELIABILITIES),
+                "or best_effort / reliable", RELIABILITIES, restarts_input=True),
     'qos_depth': Spec(1, 'Input history depth: frames DDS keeps while the node is busy; '
-                      '1 = the node always takes the newest', int_range=(1, 100, 1)),
+                      '1 = the node always takes the newest', int_range=(1, 100, 1),
+                      restarts_input=True),
     'output_qos': Spec('reliable', "Output reliability; 'reliable' reaches both reliable "
-                       'and best-effort subscribers', ('best_effort', 'reliable')),
+                       'and best-effort subscribers', ('best_effort', 'reliable'),
+                       configure_only=True),
     'input_timeout': Spec(5.0, 'Seconds without input before diagnostics warn',
                           float_range=(0.1, 3600.0)),
     'publish_depth_mm': Spec(False, 'Publish depth/mm (16UC1 millimetres, 0 = invalid); '
@@ -133,9 +142,10 @@ def choice_problem(name: str, value, spec: Spec) -> Optional[str]:
     return None
 
 
-def check_value(name: str, value, configured: bool = False) -> Optional[str]:
-    """Return why ``value`` is wrong for ``name`` (now), or None when it is fine."""
-    spec = SPECS.get(name)
+def check_value(name: str, value, specs: Dict[str, Spec] = SPECS,
+                configured: bool = False) -> Optional[str]:
+    """Return why ``value`` is wrong for parameter ``name`` of ``specs`` (now), or None."""
+    spec = specs.get(name)
     if spec is None:
         return None
     if configured and spec.configure_only:
@@ -145,16 +155,30 @@ def check_value(name: str, value, configured: bool = False) -> Optional[str]:
     if problem:
         return problem
     if name == 'model_path':
-        return _check_model_path(str(value))
+        return _check_model_path(str(value), spec)
     if name == 'image_topics':
         return _check_image_topics(list(value))
     return None
 
 
-def _check_model_path(path: str) -> Optional[str]:
+def check_values(values: Dict[str, object], specs: Dict[str, Spec]) -> Dict[str, object]:
+    """Return ``values`` if each suits its parameter; else ValueError naming the first bad one."""
+    for name, value in values.items():
+        problem = check_value(name, value, specs)
+        if problem:
+            raise ValueError(problem)
+    return values
+
+
+def read_parameters(node, specs: Dict[str, Spec]) -> Dict[str, object]:
+    """Every parameter of ``specs`` by name; raises ValueError naming the first bad one."""
+    return check_values({name: node.get_parameter(name).value for name in specs}, specs)
+
+
+def _check_model_path(path: str, spec: Spec) -> Optional[str]:
     """Refuse at once what cannot load: nothing, or a model file that is not there."""
     if not path.strip():
-        return "parameter 'model_path' is empty: set a hub id, directory, .onnx or .engine"
+        return f"parameter 'model_path' is empty: set it ({spec.description})"
     if Path(path).suffix.lower() in MODEL_FILE_SUFFIXES and not Path(path).is_file():
         return f"parameter 'model_path': no file '{path}' (check the path, or export it first)"
     return None
@@ -172,11 +196,7 @@ def _check_image_topics(topics) -> Optional[str]:
 
 def read_config(node) -> DepthNodeConfig:
     """Read and check every parameter; raise ValueError naming the first bad one."""
-    values = {f.name: node.get_parameter(f.name).value for f in fields(DepthNodeConfig)}
-    for name, value in values.items():
-        problem = check_value(name, value)
-        if problem:
-            raise ValueError(problem)
+    values = read_parameters(node, SPECS)
     values['image_topics'] = tuple(values['image_topics'])
     return DepthNodeConfig(**values)
 
@@ -194,8 +214,3 @@ def replace(config: DepthNodeConfig, updated: Dict[str, object]) -> DepthNodeCon
     """``config`` with the known parameters of ``updated`` changed."""
     known = {f.name for f in fields(DepthNodeConfig)}
     return replace_fields(config, **{k: v for k, v in updated.items() if k in known})
-
-
-def needs_reload(name: str) -> bool:
-    spec = SPECS.get(name)
-    return bool(spec and spec.needs_reload)

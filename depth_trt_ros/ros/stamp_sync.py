@@ -23,13 +23,21 @@ class StampPairer:
 
     def __init__(self, slop_ns: int, queue_size: int, on_pair: Callable,
                  on_unmatched: Callable):
-        self._slop_ns = slop_ns
         self._on_pair = on_pair
         self._on_unmatched = on_unmatched
-        self._queue_size = queue_size
         self._pending: Deque[Tuple[int, object]] = deque()
-        self._secondaries: Deque[Tuple[int, object]] = deque(maxlen=queue_size)
+        self._secondaries: Deque[Tuple[int, object]] = deque()
         self._lock = threading.Lock()
+        self.configure(slop_ns, queue_size)
+
+    def configure(self, slop_ns: int, queue_size: int):
+        """Change the slop and the queue size; what waits is kept (the newest, if it shrank)."""
+        with self._lock:
+            self._slop_ns = slop_ns
+            self._queue_size = queue_size
+            self._secondaries = deque(self._secondaries, maxlen=queue_size)
+            ready = self._resolve()
+        self._deliver(ready)
 
     def add_primary(self, stamp: int, msg):
         with self._lock:

@@ -10,7 +10,8 @@ and ``--precision``.
 import importlib
 from typing import Optional
 
-from depth_trt_ros.ros.detection_params import check_values, DETECTOR_SPECS
+from depth_trt_ros.ros.detection_params import DETECTOR_SPECS
+from depth_trt_ros.ros.params import check_values
 
 # The detector_node parameters that matter offline (camera input and QoS do not).
 OPTIONS = ('confidence', 'iou', 'max_detections', 'classes', 'class_names_file')

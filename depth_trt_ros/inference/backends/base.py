@@ -193,6 +193,8 @@ class Backend(ABC):
         # (height, width) of an engine built for one input size only: the
         # preprocessing resizes every frame to it.
         self.fixed_input_size: Optional[Tuple[int, int]] = None
+        # Most frames one call takes (an engine's profile), None where unbounded.
+        self.max_batch: Optional[int] = None
         # A frame size the backend is sure to accept, for warm-up: VGA unless a
         # fixed profile says otherwise.
         self.warmup_frame_size: Tuple[int, int] = (480, 640)

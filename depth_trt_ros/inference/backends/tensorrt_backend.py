@@ -82,6 +82,7 @@ class TensorRTBackend(Backend):
         self.input_dtype = getattr(torch, self.io.input_dtype)
         self._output_dtype = getattr(torch, self.io.output_dtype)
         self.input_shape = self.io.profile.opt_shape
+        self.max_batch = self.io.profile.max_shape[0]
         if self.metadata is not None:
             self.metric = self.metadata.metric
             self.max_depth = self.metadata.max_depth if self.metric else None
@@ -101,6 +102,13 @@ class TensorRTBackend(Backend):
         self._bound_shape = None
         self._output_shape = None
         self._graphs = CudaGraphRunner(self._execute, device) if cuda_graph else None
+
+    def rebuild_advice(self, max_batch: int) -> str:
+        """Say how to get an engine that takes ``max_batch`` frames per call."""
+        if self.metadata is not None:
+            command = self.metadata.rebuild_command()
+            return command.replace(f'--max-batch {self.max_batch}', f'--max-batch {max_batch}')
+        return f"export it again with 'depth-trt-ros export ... --max-batch {max_batch}'"
 
     def _rebuild_advice(self) -> str:
         if self.metadata is not None:

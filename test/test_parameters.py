@@ -1,0 +1,22 @@
+"""Every parameter of a running depth_node is applied live or refused with the reason."""
+from diagnostic_msgs.msg import DiagnosticArray
+import pytest
+
+from conftest import Collector
+from depth_trt_ros.ros.params import SPECS
+from parameter_sweep import sweep
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+NAMESPACE = '/params_depth'
+
+
+def test_every_depth_node_parameter_is_applied_or_refused(ros, start_node):
+    start_node({'model_path': 'random:tiny', 'device': 'cpu', 'input_size': 140},
+               NAMESPACE)
+    diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 100)
+    # Model changes load on another thread; each is awaited before the next is set.
+    outcomes = sweep(ros, diagnostics, f'{NAMESPACE}/depth_node', SPECS, {
+        'model_path': 'random:tiny-metric', 'device': 'cpu', 'precision': 'fp32',
+        'backend': 'torch', 'input_size': 182, 'image_topics': ['left/image']})
+    assert outcomes['output_qos'] == outcomes['image_topics'] == 'refused'
+    assert outcomes['model_path'] == outcomes['colormap'] == outcomes['qos'] == 'applied'
