@@ -150,7 +150,7 @@ def test_parameter_change_reloads_or_is_rejected_whole(lifecycle, broken_model):
     assert wait_for(lambda: lifecycle[2].messages, 30), 'no depth after a reload'
     # Loaded on another thread: accepted now, set back once the loader fails, whatever it
     # raised (here safetensors' own error type), and the running model serves on.
-    for bad in (broken_model, '/nonexistent/model'):
+    for bad in (broken_model, str(broken_model) + '-missing'):
         assert set_params(node, model_path=bad).successful
         assert wait_for(lambda: get_param(node, 'model_path') == running, 60), \
             f'model_path={bad} was never set back'

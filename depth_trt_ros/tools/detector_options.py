@@ -8,8 +8,10 @@ loads the model for both. The model runs on the depth model's ``--device``
 and ``--precision``.
 """
 import importlib
+from pathlib import Path
 from typing import Optional
 
+from depth_trt_ros.inference.detection.yolo import HOW_TO_EXPORT
 from depth_trt_ros.ros.detection_params import DETECTOR_SPECS
 from depth_trt_ros.ros.params import check_values
 
@@ -41,6 +43,9 @@ def detector_config(args) -> Optional[dict]:
         if given:
             raise ValueError(f'{_flag(next(iter(given)))} needs --detector MODEL.onnx')
         return None
+    if not Path(args.detector).is_file():
+        raise ValueError(f'--detector {args.detector}: no such file; export a YOLO model '
+                         f'{HOW_TO_EXPORT}')
     values = {name: spec.default for name, spec in DETECTOR_SPECS.items()}
     values.update(given, model_path=args.detector, device=args.device,
                   precision=args.precision)
