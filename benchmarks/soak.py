@@ -34,6 +34,7 @@ from sensor_msgs.msg import Image
 from depth_trt_ros.ros.conversions import fill_image
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import ros_context
+from depth_trt_ros.ros.topics import METRIC_DEPTH, RELATIVE_DEPTH
 from depth_trt_ros.tools.model_options import add_model_arguments
 from depth_trt_ros.tools.node_process import running_node
 
@@ -89,8 +90,9 @@ class DepthListener(Node):
         super().__init__('soak_listener')
         self.arrivals = []
         self.diagnostics = {}
-        self.create_subscription(Image, f'{NAMESPACE}/depth', self._on_depth,
-                                 stream_qos('reliable', QOS_DEPTH))
+        for topic in (METRIC_DEPTH, RELATIVE_DEPTH):  # whichever the model's kind gives
+            self.create_subscription(Image, f'{NAMESPACE}/{topic}', self._on_depth,
+                                     stream_qos('reliable', QOS_DEPTH))
         self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
 
     def _on_depth(self, msg):
@@ -201,12 +203,18 @@ def main():
         publisher.start()
         matched.wait()
         started = time.monotonic()
-        rss = []
+        rss, device = [], []
         while publisher.is_alive():
             rss.append((time.monotonic(), rss_mb(node_process.pid)))
+            # What torch holds on the GPU, as the node reports it (0 on the CPU).
+            device.append(float(listener.diagnostics.get('device_memory_mb', 'nan')))
             time.sleep(1.0)
         time.sleep(3.0)  # let the last frames and one more diagnostics message arrive
         report = summarise(args, listener, rss, started, counter.value)
+        known = [mb for mb in device if mb == mb]
+        if known:
+            report['device_memory_mb'] = {'start': known[0], 'end': known[-1],
+                                          'max': max(known), 'every_10_s': known[::10]}
         executor.shutdown()
     text = json.dumps(report, indent=2)
     print(text)

@@ -54,7 +54,7 @@ def rss_mb(diagnostics) -> float:
 def lifecycle(ros, start_node):
     process = start_node(PARAMS, NAMESPACE)
     publisher = ros.create_publisher(Image, f'{NAMESPACE}/image', RELIABLE)
-    depth = Collector(ros, Image, f'{NAMESPACE}/depth', RELIABLE)
+    depth = Collector(ros, Image, f'{NAMESPACE}/relative_inverse_depth', RELIABLE)
     diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 10)
     return ros, publisher, depth, diagnostics, process
 
@@ -150,7 +150,7 @@ def test_parameter_change_reloads_or_is_rejected_whole(lifecycle, broken_model):
     assert wait_for(lambda: lifecycle[2].messages, 30), 'no depth after a reload'
     # Loaded on another thread: accepted now, set back once the loader fails, whatever it
     # raised (here safetensors' own error type), and the running model serves on.
-    for bad in (broken_model, str(broken_model) + '-missing'):
+    for bad in (broken_model, str(broken_model) + '-missing', 'random:tiny-metric'):
         assert set_params(node, model_path=bad).successful
         assert wait_for(lambda: get_param(node, 'model_path') == running, 60), \
             f'model_path={bad} was never set back'

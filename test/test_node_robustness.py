@@ -62,7 +62,8 @@ def test_node_counts_malformed_frames_by_reason_and_keeps_serving(ros, start_nod
                        'qos': 'reliable', 'publish_colorized': False}, NAMESPACE)
     images = ros.create_publisher(Image, f'{NAMESPACE}/image', RELIABLE)
     diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 10)
-    good = GoodFrames(images, Collector(ros, Image, f'{NAMESPACE}/depth', RELIABLE))
+    good = GoodFrames(images, Collector(ros, Image, f'{NAMESPACE}/relative_inverse_depth',
+                                        RELIABLE))
     assert wait_for(lambda: images.get_subscription_count() > 0, 90), node.output(timeout=1)
     assert good.served(1, timeout_s=30)
     sent = Counter()

@@ -37,7 +37,7 @@ def test_incompatible_qos_is_named_and_fixed_by_a_parameter(ros, start_node, dia
     namespace = '/qos_mismatch'
     start_node(dict(TINY, input_size=140, qos='reliable'), namespace)
     camera = ros.create_publisher(Image, f'{namespace}/image', stream_qos('best_effort', 5))
-    depth = Collector(ros, Image, f'{namespace}/depth', stream_qos('reliable', 5))
+    depth = Collector(ros, Image, f'{namespace}/relative_inverse_depth', stream_qos('reliable', 5))
 
     def warned():
         status, values = status_of(diagnostics, namespace)

@@ -12,6 +12,7 @@ from depth_trt_ros.ros.sample_bag import (CAMERA_INFO_TOPIC, COMPRESSED_TOPIC, F
 from depth_trt_ros.tools.cli import main as cli_main
 
 FRAMES = 3
+RELATIVE = '/camera/relative_inverse_depth'
 
 
 @pytest.fixture(scope='module', params=['sqlite3', 'mcap'])
@@ -54,20 +55,21 @@ def test_replay_writes_depth_with_recorded_stamps_in_input_storage(sample_bag, t
                                                'postprocess', 'write'}
     with BagReader(sample_bag) as source, BagReader(out) as result:
         assert result.storage == source.storage
-        assert set(result.topics) == {IMAGE_TOPIC, CAMERA_INFO_TOPIC, '/camera/depth',
-                                      '/camera/depth/colorized', '/camera/depth/camera_info',
+        # A relative model: its output is named so, never REP 118's metric depth.
+        assert set(result.topics) == {IMAGE_TOPIC, CAMERA_INFO_TOPIC, RELATIVE,
+                                      f'{RELATIVE}/colorized', f'{RELATIVE}/camera_info',
                                       '/diagnostics'}
     inputs = _decoded(sample_bag, IMAGE_TOPIC)
-    depth = _decoded(out, '/camera/depth')
+    depth = _decoded(out, RELATIVE)
     assert [t for t, _ in depth] == [t for t, _ in inputs]
     for (_, image), (_, depth_image) in zip(inputs, depth):
         assert depth_image.header == image.header
         assert (depth_image.encoding, depth_image.height, depth_image.width) == \
             ('32FC1', *SIZE)
         assert np.isfinite(np.frombuffer(depth_image.data, np.float32)).all()
-    colorized = _decoded(out, '/camera/depth/colorized')
+    colorized = _decoded(out, f'{RELATIVE}/colorized')
     assert [c.encoding for _, c in colorized] == ['bgr8'] * FRAMES
-    infos = _decoded(out, '/camera/depth/camera_info')
+    infos = _decoded(out, f'{RELATIVE}/camera_info')
     assert [i.header.frame_id for _, i in infos] == [FRAME_ID] * FRAMES
 
 

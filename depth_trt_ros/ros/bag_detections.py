@@ -17,6 +17,7 @@ from depth_trt_ros.ros.detection_msgs import to_detection2d_array
 from depth_trt_ros.ros.detection_params import DISTANCE_SPECS
 from depth_trt_ros.ros.locate_objects import depth_intrinsics, locate
 from depth_trt_ros.ros.replay_report import DetectionReport
+from depth_trt_ros.ros.topics import depth_topic
 
 BOX_SETTINGS = {name: DISTANCE_SPECS[name].default
                 for name in ('central_fraction', 'min_valid_fraction')}
@@ -27,7 +28,7 @@ class BagDetections:
 
     def __init__(self, detector: YoloDetector, metric: bool):
         self.detector = detector
-        self.depth_type = 'metric' if metric else 'relative'
+        self.metric = metric
 
     def new_report(self) -> DetectionReport:
         return DetectionReport(description=self.detector.describe())
@@ -48,10 +49,11 @@ class BagDetections:
             return
         started = time.perf_counter()
         detections = to_detection2d_array(found, header)
-        depth = image_to_depth(depth_messages['depth'])
+        base = depth_topic(self.metric)
+        depth = image_to_depth(depth_messages[base])
         try:
-            intrinsics = depth_intrinsics(depth_messages.get('depth/camera_info'),
-                                          self.depth_type, depth.shape)
+            intrinsics = depth_intrinsics(depth_messages.get(f'{base}/camera_info'),
+                                          self.metric, depth.shape)
         except ValueError:  # uncalibrated: distance_node leaves x and y unknown too
             intrinsics = None
         located, _ = locate(detections, depth, intrinsics, **BOX_SETTINGS)
@@ -61,5 +63,5 @@ class BagDetections:
                                write=(time.perf_counter() - write_start) * 1e3))
         report.frames += 1
         report.detections += len(found)
-        if intrinsics is None and self.depth_type == 'metric':
+        if intrinsics is None and self.metric:
             report.frames_without_camera_info += 1

@@ -3,7 +3,8 @@ One camera served by the depth node: its input, camera_info and outputs.
 
 A channel is named by its image topic: ``left/image`` reads ``left/image``
 (or ``left/image/compressed``) and ``left/camera_info``, and publishes
-``left/depth``, ``left/depth/colorized``, ... The default ``image`` gives the
+``left/depth``, ``left/depth/colorized``, ... (``left/relative_inverse_depth``,
+... for a relative model). The default ``image`` gives the
 plain names, so namespaces and remaps work as for any ROS camera node.
 """
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -22,12 +23,12 @@ class CameraChannel:
     one at a time: the next one is taken after ``resume``.
     """
 
-    def __init__(self, node, image_topic: str, config, stats, on_message):
+    def __init__(self, node, image_topic: str, config, metric: bool, stats, on_message):
         self.image_topic = image_topic
         self.prefix = channel_prefix(image_topic)
         # How diagnostics name this camera when the node serves several.
         self.label = self.prefix.strip('/') or 'image'
-        self.outputs = DepthOutputs(node, config, self.prefix)
+        self.outputs = DepthOutputs(node, config, metric, self.prefix)
         self.frame_counter = 0
         self._node = node
         self._stats = stats

@@ -72,7 +72,8 @@ class DepthNode(ManagedNode):
         except Exception as error:  # a failed transition must say why, whatever the loader raised
             return self.configure_failed(error)
         self.startup_error = None
-        self._channels = [CameraChannel(self, topic, self.config, self.stats, self._on_image)
+        self._channels = [CameraChannel(self, topic, self.config, self.service.metric,
+                                        self.stats, self._on_image)
                           for topic in self.config.image_topics]
         self.state_label = 'inactive'
         return OK

@@ -1,4 +1,10 @@
-"""The depth node's output topics, and turning a DepthResult into their messages."""
+"""
+The depth node's output topics, and turning a DepthResult into their messages.
+
+A metric model publishes ``depth`` (metres), ``depth/colorized``,
+``depth/camera_info`` and, if asked, ``depth/mm`` and ``points``; a relative
+model the same views under ``relative_inverse_depth`` (see :mod:`topics`).
+"""
 from typing import Callable, Optional
 
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
@@ -9,7 +15,7 @@ from depth_trt_ros.ros.image_cdr import serialize_image
 from depth_trt_ros.ros.managed_node import destroy_publishers
 from depth_trt_ros.ros.pointcloud import intrinsics_for, point_cloud
 from depth_trt_ros.ros.qos import stream_qos
-from depth_trt_ros.ros.topics import join_topic
+from depth_trt_ros.ros.topics import depth_topic, join_topic
 
 
 def image_message(array, encoding: str, header) -> Image:
@@ -24,27 +30,30 @@ def result_messages(header, result: DepthResult, camera_info: Optional[CameraInf
     The node publishes these and ``replay`` writes them to a bag, so both agree;
     ``image(array, encoding, header)`` makes the Image ones (the node's, serialized).
     """
-    messages = {'depth': image(result.depth, '32FC1', header)}
+    base = depth_topic(result.metric)
+    messages = {base: image(result.depth, '32FC1', header)}
     if result.depth_mm is not None:
         messages['depth/mm'] = image(result.depth_mm, '16UC1', header)
     if result.points is not None:
         messages['points'] = point_cloud(header, result.points)
     if camera_info is not None:
         camera_info.header = header
-        messages['depth/camera_info'] = camera_info
+        messages[f'{base}/camera_info'] = camera_info
     if result.colorized is not None:
-        messages['depth/colorized'] = image(result.colorized, 'bgr8', header)
+        messages[f'{base}/colorized'] = image(result.colorized, 'bgr8', header)
     return messages
 
 
 class DepthOutputs:
     """Lifecycle publishers for depth, colorized, depth/mm, points and camera_info."""
 
-    def __init__(self, node, config, prefix: str = ''):
+    def __init__(self, node, config, metric: bool, prefix: str = ''):
         """Make the publishers ``config`` asks for (output_qos, depth/mm, points)."""
         self._node = node
         qos = stream_qos(config.output_qos, 5)
-        topics = {'depth': Image, 'depth/colorized': Image, 'depth/camera_info': CameraInfo}
+        base = depth_topic(metric)
+        self._colorized = f'{base}/colorized'
+        topics = {base: Image, self._colorized: Image, f'{base}/camera_info': CameraInfo}
         if config.publish_depth_mm:
             topics['depth/mm'] = Image
         if config.publish_points:
@@ -64,7 +73,7 @@ class DepthOutputs:
         (publish_colorized, points_rgb) count from the next frame on.
         """
         colorized = config.publish_colorized and \
-            self._pubs['depth/colorized'].get_subscription_count() > 0
+            self._pubs[self._colorized].get_subscription_count() > 0
         intrinsics = None
         if 'points' in self._pubs:
             intrinsics, self.points_problem = self._intrinsics(width, height)
@@ -88,7 +97,7 @@ class DepthOutputs:
         messages = result_messages(header, result, self.camera_info, serialize_image)
         for name, msg in messages.items():
             self._pubs[name].publish(msg)
-        return int('depth/colorized' in messages)
+        return int(self._colorized in messages)
 
     def destroy(self):
         destroy_publishers(self._node, self._pubs)

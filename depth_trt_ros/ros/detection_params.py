@@ -40,9 +40,6 @@ DETECTOR_SPECS: Dict[str, Spec] = {
 }
 
 DISTANCE_SPECS: Dict[str, Spec] = {
-    'depth_type': Spec('metric', "What the depth image holds: 'metric' (metres, gives 3D "
-                       "positions) or 'relative' (inverse depth without unit)",
-                       ('metric', 'relative')),
     'central_fraction': Spec(0.5, 'Part of each box (per side) whose depth is used; the '
                              'border is mostly background', float_range=(0.05, 1.0)),
     'min_valid_fraction': Spec(0.1, 'Least share of valid depth pixels for a distance',

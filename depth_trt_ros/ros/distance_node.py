@@ -1,8 +1,10 @@
 """
 distance_node: detections + depth of the same frame in, distances out.
 
-Subscribes ``detections`` (vision_msgs/Detection2DArray), ``depth`` and
-``depth/camera_info`` (as the depth node publishes them); publishes
+Subscribes ``detections`` (vision_msgs/Detection2DArray), and the depth node's
+output of either kind: ``depth`` (metres, with ``depth/camera_info``) or
+``relative_inverse_depth`` (no unit). Which one arrives says what the depth
+holds, so distances follow the depth node's model, not a setting. Publishes
 ``detections_3d`` (vision_msgs/Detection3DArray, one per detection message,
 empty when it is empty) and ``detections_3d/markers`` (text labels for RViz).
 Unknown coordinates are NaN: x and y without camera_info, all three where
@@ -32,6 +34,7 @@ from depth_trt_ros.ros.params import read_parameters
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import run_node
 from depth_trt_ros.ros.stamp_sync import StampPairer, stamp_ns
+from depth_trt_ros.ros.topics import depth_topic
 from depth_trt_ros.ros.wire import deserialize_checked
 
 STAGES = ('distance', 'publish')
@@ -52,6 +55,8 @@ class DistanceNode(ManagedNode):
         self._camera_info: Optional[CameraInfo] = None
         # Why the last frame's camera_info could not place objects, or None.
         self._info_problem: Optional[str] = None
+        # Whether the last depth frame was metric (None before the first).
+        self._metric: Optional[bool] = None
         self._pairer = None
         self._pubs = {}
         self.start_if_autostart()
@@ -99,14 +104,19 @@ class DistanceNode(ManagedNode):
                         lambda msg: self._pairer.add_primary(stamp_ns(msg.header.stamp), msg),
                         self.stats, config['qos'], config['qos_depth'],
                         decode=lambda data: deserialize_checked(data, Detection2DArray)),
-            CameraInput(self, Image, 'depth',
-                        lambda msg: self._pairer.add_secondary(stamp_ns(msg.header.stamp), msg),
-                        self.depth_stats, config['qos'], config['qos_depth'],
-                        decode=lambda data: decode_image(data, Image))]
+            *(CameraInput(self, Image, depth_topic(metric), self._depth_handler(metric),
+                          self.depth_stats, config['qos'], config['qos_depth'],
+                          decode=lambda data: decode_image(data, Image))
+              for metric in (True, False))]
         for subscription in self._inputs:
             subscription.start()
         self._info_sub = self.subscribe_checked(
             CameraInfo, 'depth/camera_info', self._on_camera_info, stream_qos('best_effort', 5))
+
+    def _depth_handler(self, metric: bool):
+        def on_depth(msg):
+            self._pairer.add_secondary(stamp_ns(msg.header.stamp), (msg, metric))
+        return on_depth
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
         destroy_publishers(self, self._pubs)
@@ -129,8 +139,9 @@ class DistanceNode(ManagedNode):
         self._camera_info = msg
 
     # data path ---------------------------------------------------------------
-    def _locate(self, detections: Detection2DArray, depth_msg: Image):
+    def _locate(self, detections: Detection2DArray, depth_and_kind):
         started = time.perf_counter()
+        depth_msg, self._metric = depth_and_kind
         try:
             depth = image_to_depth(depth_msg)
         except BadImageError as error:
@@ -150,7 +161,7 @@ class DistanceNode(ManagedNode):
 
     def _intrinsics(self, shape) -> Optional[Intrinsics]:
         try:
-            intrinsics = depth_intrinsics(self._camera_info, self.config['depth_type'], shape)
+            intrinsics = depth_intrinsics(self._camera_info, self._metric, shape)
         except ValueError as error:
             self._info_problem = f'{error}: x and y of objects unknown'
             self.get_logger().warning(self._info_problem, throttle_duration_sec=THROTTLE_S)
@@ -171,7 +182,7 @@ class DistanceNode(ManagedNode):
                                    self.config['min_valid_fraction'])
         publish_start = time.perf_counter()
         self._pubs['detections'].publish(located)
-        unit = 'm' if self.config['depth_type'] == 'metric' else 'rel'
+        unit = 'm' if self._metric else 'rel'
         self._pubs['markers'].publish(distance_markers(located, labelled, unit,
                                                        self.config['marker_lifetime']))
         self.stats.served({'distance': (publish_start - started) * 1e3,
@@ -180,16 +191,22 @@ class DistanceNode(ManagedNode):
 
     def _publish_diagnostics(self):
         warnings = []
-        if self.config is not None and self.config['depth_type'] == 'metric' \
-                and self._camera_info is None and self._inputs:
+        if self._metric and self._camera_info is None and self._inputs:
             warnings.append('no depth/camera_info yet: x and y of objects unknown')
         if self._info_problem:
             warnings.append(self._info_problem)
+        kinds = {True: 'metric (m)', False: 'relative inverse depth', None: 'none received yet'}
         info = {'depth_frames_received': str(self.depth_stats.counts['received']),
+                'depth_type': kinds[self._metric],
                 'unmatched': str(self.stats.counts['unmatched']),
                 'detections_cut': str(self.stats.counts['detections_cut'])}
-        for subscription in self._inputs:
-            warnings += subscription.problems(self.config['input_timeout'])
+        if self._inputs:
+            detections, *depths = self._inputs
+            warnings += detections.problems(self.config['input_timeout'])
+            # One depth topic is enough: the other kind has no publisher on purpose.
+            silent = [d.problems(self.config['input_timeout']) for d in depths]
+            if all(silent):
+                warnings += silent[0]
         self.publish_status('distance', info, warnings)
 
 

@@ -20,14 +20,14 @@ from depth_trt_ros.ros.pointcloud import intrinsics_for
 NAN = float('nan')
 
 
-def depth_intrinsics(camera_info, depth_type: str, shape) -> Optional[Intrinsics]:
+def depth_intrinsics(camera_info, metric: bool, shape) -> Optional[Intrinsics]:
     """
     Return the intrinsics that place objects in a depth image of ``shape``, or None.
 
     Only metric depth with a camera_info gives x and y; an uncalibrated
     camera_info raises ValueError.
     """
-    if camera_info is None or depth_type != 'metric':
+    if camera_info is None or not metric:
         return None
     return intrinsics_for(camera_info, width=shape[1], height=shape[0])
 

@@ -10,12 +10,26 @@ and the reason is logged and shown in ``/diagnostics`` until the next change.
 """
 import threading
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from rclpy.parameter import Parameter
 
 from depth_trt_ros.ros import params
 from depth_trt_ros.ros.managed_node import describe_error
+from depth_trt_ros.ros.topics import depth_topic
+
+
+def same_depth_type(metric: bool, check: Callable[[bool], None]) -> Callable[[bool], None]:
+    """Extend ``check(metric)`` to refuse a model whose depth type differs from ``metric``."""
+    def checked(new_metric: bool):
+        if new_metric != metric:
+            kinds = {True: 'metric', False: 'relative'}
+            raise ValueError(f'the new model gives {kinds[new_metric]} depth, the running one '
+                             f'{kinds[metric]}: its output goes to another topic '
+                             f'({depth_topic(new_metric)}), which the node makes at configure; '
+                             'deactivate, clean up, set model_path, configure')
+        check(new_metric)
+    return checked
 
 
 class ModelReload:
@@ -50,7 +64,8 @@ class ModelReload:
         node = self._node
         running = {name: getattr(node.config, name) for name in changes}
         try:
-            node.service.reload(config, node.get_logger().info, params.check_outputs(config))
+            node.service.reload(config, node.get_logger().info,
+                                same_depth_type(node.service.metric, params.check_outputs(config)))
         except Exception as error:  # noqa: B902 - whatever a loader raises is a refusal
             self._failure = (f'{self._loading} rejected, the running model kept serving: '
                              f'{describe_error(error)}')

@@ -106,7 +106,7 @@ def run(args) -> int:
                    {'qos': 'reliable'}) as graph:
         for name, node in graph.describe().items():
             print(f'{name}: ' + ', '.join(f'{k}={v}' for k, v in node.items()))
-        metric = graph.nodes['distance_node'].config['depth_type'] == 'metric'
+        metric = graph.nodes['depth_node'].service.metric
         names = list(graph.nodes['detector_node'].detector.class_names)
         for name, rgb in frames:
             for _ in range(args.repeat):

@@ -20,11 +20,12 @@ from depth_trt_ros.ros.conversions import fill_image
 from depth_trt_ros.ros.depth_node import DepthNode
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import ros_context
+from depth_trt_ros.ros.topics import depth_topic
 
 NAMESPACE = '/demo_camera'
 FRAME_ID = 'demo_camera_optical'
-# What the camera node waits for, per frame.
-RESULT_TOPICS = ('depth', 'depth/colorized', 'detections', 'detections_3d')
+# What the camera node waits for, per frame (by role: the depth topics follow the model).
+RESULTS = ('depth', 'colorized', 'detections', 'detections_3d')
 
 
 @dataclass
@@ -80,19 +81,17 @@ class DemoGraph:
 
         self._start_node('depth_node', DepthNode)
         self._start_node('detector_node', DetectorNode)
-        # Distances are in metres only where the depth is; the node must be told which.
-        depth_type = 'metric' if self.nodes['depth_node'].service.metric else 'relative'
-        self._params['distance_node'] = {'depth_type': depth_type,
-                                         **self._params['distance_node']}
         self._start_node('distance_node', DistanceNode)
+        base = depth_topic(self.nodes['depth_node'].service.metric)
+        topics = (base, f'{base}/colorized', 'detections', 'detections_3d')
         self.camera = Node('demo_camera', namespace=NAMESPACE)
         qos = stream_qos('reliable', 5)
         self._publisher = self.camera.create_publisher(Image, 'image', qos)
         self._info_publisher = self.camera.create_publisher(CameraInfo, 'camera_info', qos)
-        types = dict(zip(RESULT_TOPICS, (Image, Image, Detection2DArray, Detection3DArray)))
-        for topic, msg_type in types.items():
+        types = (Image, Image, Detection2DArray, Detection3DArray)
+        for role, topic, msg_type in zip(RESULTS, topics, types):
             self.camera.create_subscription(msg_type, topic,
-                                            lambda m, t=topic: self._store(t, m), qos)
+                                            lambda m, r=role: self._store(r, m), qos)
         self._executor = MultiThreadedExecutor()
         for node in (*self.nodes.values(), self.camera):
             self._executor.add_node(node)
@@ -149,11 +148,11 @@ class DemoGraph:
         self._info_publisher.publish(camera_info(msg.height, msg.width, msg.header))
         sent = time.perf_counter()
         self._publisher.publish(msg)
-        keys = [(topic, stamp) for topic in RESULT_TOPICS]
+        keys = [(role, stamp) for role in RESULTS]
         self._wait(lambda: all(k in self._received for k in keys), f'the results of {stamp}')
         with self._cond:
-            results = {topic: self._received.pop(key) for topic, key in zip(RESULT_TOPICS, keys)}
-        depth_msg, color_msg = results['depth'][0], results['depth/colorized'][0]
+            results = {role: self._received.pop(key) for role, key in zip(RESULTS, keys)}
+        depth_msg, color_msg = results['depth'][0], results['colorized'][0]
         depth = np.frombuffer(depth_msg.data, np.float32)
         colorized = np.frombuffer(color_msg.data, np.uint8)
         return ChainResult(

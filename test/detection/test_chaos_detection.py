@@ -103,7 +103,7 @@ def test_detector_node_survives_hostile_images(ros, start_node, tmp_path):
 def test_distance_node_survives_hostile_detections_depth_and_camera_info(ros, start_node):
     namespace = '/chaos_distance'
     node = f'{namespace}/distance_node'
-    process = start_node({'qos': 'reliable', 'depth_type': 'metric'}, namespace,
+    process = start_node({'qos': 'reliable'}, namespace,
                          module='depth_trt_ros.ros.distance_node')
     out = Collector(ros, Detection3DArray, f'{namespace}/detections_3d', RELIABLE)
     diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 100)

@@ -31,5 +31,5 @@ def test_every_distance_parameter_is_applied_or_refused(ros, start_node):
     start_node({}, namespace, module='depth_trt_ros.ros.distance_node')
     diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 100)
     outcomes = sweep(ros, diagnostics, f'{namespace}/distance_node', DISTANCE_SPECS)
-    assert outcomes['sync_slop'] == outcomes['depth_type'] == 'applied'
+    assert outcomes['sync_slop'] == outcomes['central_fraction'] == 'applied'
     assert outcomes['output_qos'] == outcomes['autostart'] == 'refused'

@@ -44,7 +44,7 @@ def pipeline(tmp_path_factory):
             'model_path': 'random:tiny-metric', 'device': 'cpu', 'precision': 'fp32',
             'input_size': 140, 'publish_colorized': False}},
         '/**/detector_node': {'ros__parameters': {'model_path': str(model), 'device': 'cpu'}},
-        '/**/distance_node': {'ros__parameters': {'depth_type': 'metric'}},
+        '/**/distance_node': {'ros__parameters': {'sync_slop': 0.05}},
     }
     config_file = folder / 'pipeline.yaml'
     config_file.write_text(yaml.safe_dump(config))
@@ -163,8 +163,8 @@ def test_nodes_refuse_bad_parameters_and_name_the_fix(ros, tmp_path):
     assert "'classes'" in unknown_class.startup_error and 'giraffe' in \
         unknown_class.startup_error
     distance = DistanceNode('bad_distance', context=ros.context, parameter_overrides=[
-        Parameter('depth_type', value='disparity')])
-    assert "'depth_type'" in distance.startup_error and 'metric' in distance.startup_error
+        Parameter('qos', value='sometimes')])
+    assert "'qos'" in distance.startup_error and 'best_effort' in distance.startup_error
     assert set(DISTANCE_SPECS) <= {p for p in distance._parameters}
     for node in (detector, unknown_class, distance):
         node.destroy_node()

@@ -213,7 +213,7 @@ def test_cli_replays_with_a_detector_and_reports_it(tmp_path, models, capsys):
     assert 'detector: 6 frames, 6 detections, 0 failed' in capsys.readouterr().out
     for array, located in zip(messages(out, DETECTIONS), messages(out, DETECTIONS_3D)):
         assert [d.results[0].hypothesis.class_id for d in array.detections] == ['person']
-        # A relative model: distance_node's depth_type relative, so only z is known.
+        # A relative model: as distance_node on relative_inverse_depth, only z is known.
         position = located.detections[0].bbox.center.position
         assert math.isnan(position.x) and math.isfinite(position.z)
 

@@ -8,6 +8,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import Image
 
 from depth_trt_ros.ros.qos import stream_qos
+from depth_trt_ros.ros.topics import METRIC_DEPTH, RELATIVE_DEPTH
 
 
 class Arrival(NamedTuple):
@@ -43,7 +44,7 @@ def camera_values(values: Dict[str, str], label: str, cameras: int) -> Dict[str,
 
 
 class Monitor:
-    """Subscribes each camera's ``depth`` and ``/diagnostics`` on ``node``."""
+    """Subscribes each camera's depth output (either kind) and ``/diagnostics`` on ``node``."""
 
     def __init__(self, node, namespaces: Sequence[str], node_id: str):
         """Watch cameras ``namespaces`` served by the one depth node ``node_id``."""
@@ -51,10 +52,11 @@ class Monitor:
         self.arrivals: Dict[str, List[Arrival]] = {ns: [] for ns in namespaces}
         self._node_id = node_id
         self._diagnostics: Dict[str, Tuple[float, Dict[str, str]]] = {}
+        # The model's kind decides which of the two topics the node publishes.
         self._subscriptions = [
-            node.create_subscription(Image, f'{ns}/depth', self._on_depth(ns),
+            node.create_subscription(Image, f'{ns}/{topic}', self._on_depth(ns),
                                      stream_qos('reliable', 10), raw=True)
-            for ns in namespaces]
+            for ns in namespaces for topic in (METRIC_DEPTH, RELATIVE_DEPTH)]
         self._subscriptions.append(node.create_subscription(
             DiagnosticArray, '/diagnostics', self._on_diagnostics, 50))
 
