@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 r"""
-A model change on a serving depth_node: do frames keep coming while the new model loads?
+A model change on a serving depth_node: frames must keep coming while the new model loads.
 
     publisher (this process, --rate Hz) -> depth_node process -> this process
 
