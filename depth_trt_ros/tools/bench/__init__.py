@@ -16,6 +16,7 @@ from pathlib import Path
 from depth_trt_ros.inference.backends import BACKEND_NAMES
 from depth_trt_ros.inference.preprocess import DEFAULT_INPUT_SIZE
 from depth_trt_ros.ros.params import SPECS
+from depth_trt_ros.tools.bench.baseline import VARIANTS
 from depth_trt_ros.tools.bench.report import environment, model_note, write_report
 from depth_trt_ros.tools.bench.summary import register as register_summary
 
@@ -68,7 +69,10 @@ def register(subparsers):
                                    description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     modes = parser.add_subparsers(dest='mode', required=True, metavar='MODE')
-    baseline = modes.add_parser('baseline', help="transformers' recipe (the reference)")
+    baseline = modes.add_parser('baseline', help="the seed's transformers code (the reference)")
+    baseline.add_argument('--variants', nargs='*', default=[], choices=VARIANTS,
+                          help='extra rows beside the reference (never the divisor): '
+                          'pil-eager = the PIL processor with eager attention forced')
     model = modes.add_parser('model', help='backend only, or with pre/post-processing')
     model.add_argument('--stages', choices=('infer', 'all'), default='infer')
     model.add_argument('--batch', type=int, default=1, help='frames per backend call')
@@ -104,7 +108,7 @@ def run(args) -> int:
     if args.mode == 'baseline':
         from depth_trt_ros.tools.bench.baseline import measure_baseline
         report['results'] = measure_baseline(frames, args.model, args.device, args.iterations,
-                                             args.warmup, args.input_size)
+                                             args.warmup, args.input_size, args.variants)
     else:
         report['baseline'] = baseline_for(args, frames)
         report['results'] = _measure(args, frames)

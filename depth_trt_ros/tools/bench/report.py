@@ -104,8 +104,22 @@ def headline(report: Dict) -> List:
                      f"{frames['node_dropped']} / {frames['node_lost_in_transport']}"))
     if results.get('gpu_memory_peak_mib') is not None:
         rows.append(('GPU memory peak (MiB)', f"{results['gpu_memory_peak_mib']:.0f}"))
+    if report['mode'] == 'baseline':
+        rows += [(f'{name} FPS (seed is {variant["seed_speedup"]:.2f}x)',
+                  f"{variant['throughput_fps']:.2f}")
+                 for name, variant in results.get('variants', {}).items()]
+        rows.append(('processor, attention', recipe_text(results)))
     baseline = report.get('baseline')
     if baseline:
-        rows.append(('baseline FPS (HF eager fp32)', f"{baseline['throughput_fps']:.2f}"))
+        rows.append(('baseline FPS (seed recipe)', f"{baseline['throughput_fps']:.2f}"))
+        rows.append(('baseline processor, attention', recipe_text(baseline)))
         rows.append(('speed-up vs baseline', f"{report['speedup_vs_baseline']:.2f}x"))
     return rows
+
+
+def recipe_text(baseline: Dict) -> str:
+    """The processor class and attention a baseline ran with (older results: its recipe)."""
+    if 'processor_class' not in baseline:
+        return str(baseline.get('recipe', '?'))
+    attention = ', '.join(f'{part} {name}' for part, name in baseline['attention'].items())
+    return f"{baseline['processor_class']}, {attention}, {baseline['dtype']}"
