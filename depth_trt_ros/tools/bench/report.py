@@ -100,8 +100,12 @@ def headline(report: Dict) -> List:
         frames = results['frames']
         rows.append(('frames sent/received/lost', f"{frames['sent']} / {frames['received']} / "
                      f"{frames['lost']}"))
-        rows.append(('node dropped/lost in transport',
-                     f"{frames['node_dropped']} / {frames['node_lost_in_transport']}"))
+        if 'node_dropped' in frames:
+            rows.append(('node dropped/lost in transport',
+                         f"{frames['node_dropped']} / {frames['node_lost_in_transport']}"))
+        else:
+            rows += chain_rows(results)
+        rows.append(('frames unaccounted', str(frames['unaccounted'])))
     if results.get('gpu_memory_peak_mib') is not None:
         rows.append(('GPU memory peak (MiB)', f"{results['gpu_memory_peak_mib']:.0f}"))
     if report['mode'] == 'baseline':
@@ -114,6 +118,20 @@ def headline(report: Dict) -> List:
         rows.append(('baseline FPS (seed recipe)', f"{baseline['throughput_fps']:.2f}"))
         rows.append(('baseline processor, attention', recipe_text(baseline)))
         rows.append(('speed-up vs baseline', f"{report['speedup_vs_baseline']:.2f}x"))
+    return rows
+
+
+def chain_rows(results: Dict) -> List:
+    """(label, value) pairs of a chain: frames with their own depth, each node's counters."""
+    frames = results['frames']
+    rows = [('frames with own depth / unmatched', f"{frames['with_depth']} / "
+             f"{frames['unmatched']}"),
+            ('complete frames/s (with depth)', f"{results['complete_fps']:.2f}")]
+    for name, node in results['nodes'].items():
+        counts = node['frames']
+        rows.append((f'{name} recv/pub/drop/lost', f"{counts['received']} / "
+                     f"{counts['published']} / {counts['dropped']} / "
+                     f"{counts['lost_in_transport']}"))
     return rows
 
 

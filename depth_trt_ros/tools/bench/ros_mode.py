@@ -14,16 +14,17 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Dict, List
+from typing import Callable, Dict, List, NamedTuple, Optional
 
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
+from sensor_msgs.msg import Image
 import torch
 
 from depth_trt_ros.inference.backends.base import resolve_device
 from depth_trt_ros.tools.bench.children import expect_ready, log_tail, Processes, \
     publisher_report
-from depth_trt_ros.tools.bench.monitor import Monitor
+from depth_trt_ros.tools.bench.monitor import Monitor, split_by_camera
 from depth_trt_ros.tools.bench.results import compile_results
 
 NAMESPACE = '/depth_bench'
@@ -113,40 +114,71 @@ def wait_until(predicate, timeout: float, check=lambda: None, interval: float = 
     raise TimeoutError
 
 
-def run_ros(args) -> Dict[str, object]:
+class GraphRun(NamedTuple):
+    """What a run of publishers through a graph of nodes measured."""
+
+    sent: List[Dict]
+    arrivals: Dict[str, List]
+    before: Dict[str, Dict]
+    after: Dict[str, Dict]
+    gpu_memory_peak_mib: Optional[float]
+    log_dir: Path
+
+
+def run_graph(args, namespaces: List[str], node_ids: List[str],
+              start_nodes: Callable[[Processes, Path], List], output=('depth', Image)
+              ) -> GraphRun:
+    """
+    Start the nodes (``start_nodes(children, log_dir)``), wait until they are active,
+    send the frames and wait for the last ``output``; the nodes' values per node id
+    before (in the pause) and after.
+    """
     set_transport(args.large_data)
     log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix='depth-bench-'))
     log_dir.mkdir(parents=True, exist_ok=True)
-    cameras = [f'cam{i}' for i in range(args.cameras)]
-    namespaces = [f'{NAMESPACE}/{camera}' for camera in cameras]
     device = torch.device(resolve_device(args.device))
     with ExitStack() as stack:
         memory = GpuMemory(device) if device.type == 'cuda' else None
         children = Processes(log_dir, child_environment())
         stack.callback(children.stop_all)
-        nodes = [children.start('node', node_command(args, NAMESPACE, cameras))]
-        monitor = stack.enter_context(monitoring(namespaces))
+        nodes = start_nodes(children, log_dir)
+        monitor = stack.enter_context(monitoring(namespaces, node_ids, output))
         wait_active(monitor, nodes, args.node_timeout)
         sent, before = send_frames(args, children, namespaces, monitor)
         _wait_drained(monitor)
         drained = time.monotonic()
-        after = wait_until(lambda: monitor.diagnostics(since=drained), 5.0)
+        after = wait_until(lambda: monitor.node_diagnostics(since=drained), 5.0)
         gpu_mib = memory.stop_mib() if memory else None
-    results = compile_results(namespaces, sent, monitor.arrivals, before, after)
-    results.update(gpu_memory_peak_mib=gpu_mib, logs=str(log_dir),
-                   transport='LARGE_DATA' if args.large_data else 'default (SHM+UDP)')
+    return GraphRun(sent, monitor.arrivals, before, after, gpu_mib, log_dir)
+
+
+def transport_name(large_data: bool) -> str:
+    return 'LARGE_DATA' if large_data else 'default (SHM+UDP)'
+
+
+def run_ros(args) -> Dict[str, object]:
+    cameras = [f'cam{i}' for i in range(args.cameras)]
+    namespaces = [f'{NAMESPACE}/{camera}' for camera in cameras]
+    node_id = f'{NAMESPACE}/depth_node'
+    run = run_graph(args, namespaces, [node_id], lambda children, _: [
+        children.start('node', node_command(args, NAMESPACE, cameras))])
+    results = compile_results(namespaces, run.sent, run.arrivals,
+                              split_by_camera(run.before[node_id], namespaces),
+                              split_by_camera(run.after[node_id], namespaces))
+    results.update(gpu_memory_peak_mib=run.gpu_memory_peak_mib, logs=str(run.log_dir),
+                   transport=transport_name(args.large_data))
     return results
 
 
 @contextmanager
-def monitoring(namespaces: List[str]):
+def monitoring(namespaces: List[str], node_ids: List[str], output=('depth', Image)):
     """Yield a Monitor spun on its own context and thread, shut down on exit."""
     context = rclpy.Context()
     rclpy.init(context=context)
     executor = SingleThreadedExecutor(context=context)
     try:
         node = rclpy.create_node('bench_monitor', namespace=NAMESPACE, context=context)
-        monitor = Monitor(node, namespaces, f'{NAMESPACE}/depth_node')
+        monitor = Monitor(node, namespaces, node_ids, output)
         executor.add_node(node)
         threading.Thread(target=executor.spin, daemon=True).start()
         yield monitor
@@ -156,21 +188,22 @@ def monitoring(namespaces: List[str]):
 
 
 def wait_active(monitor: Monitor, nodes: List, timeout: float):
-    """Wait until every node says ``active`` and publishes depth to the monitor."""
+    """Wait until every node reports, the serving node says ``active``, and outputs match."""
     def alive():
         for process in nodes:
             if process.poll() is not None:
-                raise RuntimeError(f'depth_node exited with {process.returncode}; its log '
-                                   f'({process.log_path}) ends:\n{log_tail(process)}')
+                raise RuntimeError(f'{Path(process.log_path).stem} exited with '
+                                   f'{process.returncode}; its log ({process.log_path}) '
+                                   f'ends:\n{log_tail(process)}')
 
     def active():
-        latest = monitor.diagnostics()
-        return latest and all(v.get('state') == 'active' for v in latest.values())
+        latest = monitor.node_diagnostics()
+        return latest and latest[monitor.serving_node()].get('state') == 'active'
 
     try:
         wait_until(lambda: active() and monitor.matched(), timeout, alive)
     except TimeoutError:
-        raise RuntimeError(f'depth_node not active after {timeout} s; logs: '
+        raise RuntimeError(f'nodes not active after {timeout} s; logs: '
                            f'{", ".join(p.log_path for p in nodes)}') from None
 
 
@@ -185,7 +218,7 @@ def send_frames(args, children: Processes, namespaces: List[str], monitor: Monit
         process.stdin.write(f'{start_at!r}\n')
         process.stdin.flush()
     time.sleep(max(0.0, start_at - time.time() - 0.1))
-    before = monitor.diagnostics()
+    before = monitor.node_diagnostics()
     return [publisher_report(process, args.duration + 60) for process in publishers], before
 
 
