@@ -9,6 +9,14 @@ The targets (issue 4), for the frame size given (640x480 by default):
 - at 30 Hz, latency p99 <= 2x p50;
 - at 120 Hz no queue growth: latency drift (median of the last third minus the
   first third) <= max(20 % of p50, 2 ms), and every lost frame counted by the node.
+
+And those of issue 17:
+
+- at 30 Hz, camera stamp -> depth received latency p50 <= 5 ms;
+- the chain (depth + YOLO + distances, one camera, nodes in separate processes)
+  flat out: >= 200 frames/s with distances from their own depth, and >= 0.6x the
+  depth-only ros flat-out throughput of the same folder; every frame accounted for;
+- 4 cameras flat out into one depth node: >= 600 frames/s together.
 """
 import json
 from pathlib import Path
@@ -40,8 +48,9 @@ def row(name: str, report: Dict) -> List[str]:
     config, results = report['config'], report['results']
     frames = results.get('frames')
     latency = results.get('latency_ms', {})
-    ros = report['mode'] == 'ros'
-    return [name, report['mode'], config['size'],
+    ros = report['mode'] in ('ros', 'chain')
+    mode = 'chain/1p' if config.get('in_process') else report['mode']
+    return [name, mode, config['size'],
             str(config.get('batch', 1)) if report['mode'] == 'model' else '-',
             'on' if config.get('cuda_graph') and report['mode'] != 'baseline' else 'off',
             rate_text(config['rate']) if ros else '-',
@@ -98,6 +107,7 @@ def check_targets(reports: Dict[str, Dict], size: str) -> List[Tuple[str, str, s
     at_500 = find(reports, 'ros', size, rate=500.0, cameras=1)
     at_30 = find(reports, 'ros', size, rate=30.0, cameras=1)
     at_120 = find(reports, 'ros', size, rate=120.0, cameras=1)
+    four = find(reports, 'ros', size, rate=0.0, cameras=4)
     ros = flat or at_500
     model = ros and find(reports, 'model', size, stages='all', batch=1, **same_engine(ros))
     baseline = flat and (flat.get('baseline') or (find(reports, 'baseline', size) or {}).get(
@@ -116,9 +126,34 @@ def check_targets(reports: Dict[str, Dict], size: str) -> List[Tuple[str, str, s
                         at_30['results']['latency_ms']['p99'], 1.0, 'p99 {1:.2f} ms, 2x p50 '
                         '{0:.2f} ms')),
         ('120 Hz no queue growth, drops counted', at_120, lambda: _no_growth(at_120)),
+        ('30 Hz latency p50 <= 5 ms', at_30,
+         lambda: _ratio(5.0, at_30['results']['latency_ms']['p50'], 1.0, 'p50 {1:.2f} ms')),
+        *chain_checks(reports, size, flat),
+        ('4 cameras flat out >= 600 FPS together', four,
+         lambda: _ratio(four['results']['throughput_fps'], 600.0, 1.0)),
     ]
     return [(name, *(measure() if present else ('-', 'MISSING')))
             for name, present, measure in checks]
+
+
+def chain_checks(reports: Dict[str, Dict], size: str, flat: Optional[Dict]) -> List[Tuple]:
+    """The chain's targets: (name, present, measure) as in :func:`check_targets`."""
+    chain = find(reports, 'chain', size, rate=0.0, in_process=False)
+    complete = chain and chain['results']['complete_fps']
+
+    def accounted():
+        frames = chain['results']['frames']
+        text = (f"sent {frames['sent']}, received {frames['received']}, with own depth "
+                f"{frames['with_depth']}, unaccounted {frames['unaccounted']}")
+        return text, 'PASS' if frames['unaccounted'] <= max(1, 0.01 * frames['sent']) else 'FAIL'
+
+    return [
+        ('chain flat-out FPS (with depth) >= 200', chain,
+         lambda: _ratio(complete, 200.0, 1.0)),
+        ('chain flat-out FPS >= 0.6x ros flat-out FPS', chain and flat,
+         lambda: _ratio(complete, flat['results']['throughput_fps'], 0.6)),
+        ('chain: every frame accounted for', chain, accounted),
+    ]
 
 
 def _ratio(value: float, reference: float, minimum: float,
