@@ -1,0 +1,191 @@
+"""
+A YOLO11n-sized stand-in with random weights, for GPU benchmarks without ultralytics.
+
+Not YOLO11n: a plain conv net (conv + SiLU, residual bottlenecks, an upsampling
+neck) of about YOLO11n's size and depth at 640 -- ~2.5 M parameters, ~6-7 GFLOPs,
+~90 convolutions -- with ultralytics' head output ``[1, 4 + 80, 8400]`` (box
+centre and size in network pixels, then class scores). The class scores are
+biased low, so that a frame has a few hundred candidates above 0.25 rather than
+8,400: NMS then costs what it costs on real detections. Saved as ultralytics
+saves its exports: TorchScript with the metadata in ``config.txt``, ONNX with
+input ``images``, output ``output0`` and metadata_props.
+
+    python benchmarks/yolo_stand_in.py OUT_PREFIX [--size 640] [--classes 80]
+
+writes OUT_PREFIX.torchscript and OUT_PREFIX.onnx and prints their paths and size.
+"""
+import argparse
+import json
+from pathlib import Path
+import warnings
+
+import torch
+from torch import nn
+
+STRIDES = (8, 16, 32)
+HEAD_WIDTH = 48
+# Anchors whose best class score passes 0.25 on a bench frame, as with a real scene.
+CANDIDATES = 300
+SCORE_LOGIT = -1.0986  # logit(0.25)
+
+
+def conv(inputs: int, outputs: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(inputs, outputs, kernel, stride, kernel // 2), nn.SiLU())
+
+
+class Bottleneck(nn.Module):
+    """1x1 squeeze, 3x3 expand, residual add (the C3k2 blocks' inner unit)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(conv(channels, channels // 2, 1), conv(channels // 2, channels))
+
+    def forward(self, features):
+        return features + self.body(features)
+
+
+def stage(inputs: int, outputs: int, blocks: int) -> nn.Sequential:
+    """Downsample by 2, then ``blocks`` bottlenecks."""
+    return nn.Sequential(conv(inputs, outputs, stride=2), *(Bottleneck(outputs)
+                                                           for _ in range(blocks)))
+
+
+class YoloStandIn(nn.Module):
+    """Backbone to strides 8/16/32, a top-down neck, one head per level, decoded output."""
+
+    def __init__(self, classes: int = 80, widths=(16, 32, 64, 128, 256), blocks=(1, 1, 2, 4, 4)):
+        super().__init__()
+        channels = (3,) + tuple(widths)
+        self.stages = nn.ModuleList(stage(channels[i], channels[i + 1], blocks[i])
+                                    for i in range(len(widths)))
+        p3, p4, p5 = widths[2:]
+        self.lateral5 = conv(p5, p4, 1)
+        self.merge4 = nn.Sequential(conv(2 * p4, p4, 1), Bottleneck(p4), Bottleneck(p4))
+        self.lateral4 = conv(p4, p3, 1)
+        self.merge3 = nn.Sequential(conv(2 * p3, p3, 1), Bottleneck(p3), Bottleneck(p3))
+        self.heads = nn.ModuleList(
+            nn.Sequential(conv(width, HEAD_WIDTH), conv(HEAD_WIDTH, HEAD_WIDTH),
+                          nn.Conv2d(HEAD_WIDTH, 4 + classes, 1))
+            for width in (p3, p4, p5))
+
+    def head_outputs(self, images):
+        """Raw outputs per level: box (4 channels) and class logits."""
+        features = images
+        levels = []
+        for index, layer in enumerate(self.stages):
+            features = layer(features)
+            if index >= 2:
+                levels.append(features)
+        p3, p4, p5 = levels
+        up5 = nn.functional.interpolate(self.lateral5(p5), scale_factor=2.0)
+        p4 = self.merge4(torch.cat((up5, p4), dim=1))
+        up4 = nn.functional.interpolate(self.lateral4(p4), scale_factor=2.0)
+        p3 = self.merge3(torch.cat((up4, p3), dim=1))
+        return [head(level) for head, level in zip(self.heads, (p3, p4, p5))]
+
+    def forward(self, images):
+        outputs = []
+        for raw, stride in zip(self.head_outputs(images), STRIDES):
+            # Cell indices from the tensor itself: a trace then follows it to any device.
+            ones = torch.ones_like(raw[:, :1])
+            cells = torch.cat((ones.cumsum(3), ones.cumsum(2)), dim=1) - 0.5
+            centre = (cells + torch.tanh(raw[:, :2])) * stride
+            size = torch.sigmoid(raw[:, 2:4]) * 8 * stride
+            outputs.append(torch.cat((centre, size, torch.sigmoid(raw[:, 4:])), 1).flatten(2))
+        return torch.cat(outputs, dim=2)
+
+
+def calibrate_scores(model: YoloStandIn, images: torch.Tensor, candidates: int = CANDIDATES):
+    """
+    Scale and shift the class logits so that about ``candidates`` anchors pass 0.25.
+
+    Random weights give almost constant logits (every anchor or none passes); this
+    sets them to unit spread across anchors, then moves the best classes' quantile
+    to the threshold.
+    """
+    with torch.no_grad():
+        levels = _levels(model, images)
+        for head, level in zip(model.heads, levels):
+            logits = head(level)[0, 4:]
+            mean, spread = logits.mean(), logits.std()
+            head[-1].weight[4:] /= spread
+            head[-1].bias[4:] = (head[-1].bias[4:] - mean) / spread
+        best = torch.cat([head(level)[0, 4:].flatten(1) for head, level in zip(
+            model.heads, levels)], dim=1).max(dim=0).values
+        shift = SCORE_LOGIT - torch.quantile(best, 1 - candidates / best.numel())
+        for head in model.heads:
+            head[-1].bias[4:] += shift
+
+
+def _levels(model: YoloStandIn, images: torch.Tensor):
+    """The features each head sees, captured with hooks."""
+    captured = []
+    hooks = [head.register_forward_pre_hook(lambda _, inputs: captured.append(inputs[0]))
+             for head in model.heads]
+    model.head_outputs(images)
+    for hook in hooks:
+        hook.remove()
+    return captured
+
+
+def bench_frame(size: int) -> torch.Tensor:
+    """A bench frame (tools/bench/frames.py, 640x480) resized to the network: [1, 3, H, W]."""
+    import cv2
+
+    from depth_trt_ros.tools.bench.frames import synthetic_frames
+
+    frame = cv2.resize(synthetic_frames(640, 480, 1)[0], (size, size))
+    return torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255
+
+
+def metadata(size: int, classes: int):
+    return {'names': {i: f'class{i}' for i in range(classes)}, 'imgsz': [size, size],
+            'stride': max(STRIDES), 'task': 'detect', 'batch': 1,
+            'description': 'YOLO11n-sized stand-in, random weights (benchmarks/yolo_stand_in.py)'}
+
+
+def build(prefix: Path, size: int = 640, classes: int = 80):
+    """Write PREFIX.torchscript and PREFIX.onnx; return their paths and the model."""
+    torch.manual_seed(0)
+    model = YoloStandIn(classes).eval()
+    sample = bench_frame(size)
+    calibrate_scores(model, sample)
+    info = metadata(size, classes)
+    scripted = prefix.with_suffix('.torchscript')
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        traced = torch.jit.trace(model, sample)
+        torch.jit.save(traced, str(scripted), _extra_files={'config.txt': json.dumps(info)})
+        onnx_path = prefix.with_suffix('.onnx')
+        torch.onnx.export(model, (sample,), str(onnx_path), input_names=['images'],
+                          output_names=['output0'], opset_version=17, dynamo=False)
+    import onnx
+
+    proto = onnx.load(str(onnx_path))
+    for key, value in info.items():
+        proto.metadata_props.add(key=key, value=str(value))
+    onnx.save(proto, str(onnx_path))
+    return scripted, onnx_path, model
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('prefix', type=Path)
+    parser.add_argument('--size', type=int, default=640)
+    parser.add_argument('--classes', type=int, default=80)
+    args = parser.parse_args()
+    args.prefix.parent.mkdir(parents=True, exist_ok=True)
+    scripted, onnx_path, model = build(args.prefix, args.size, args.classes)
+    parameters = sum(p.numel() for p in model.parameters())
+    convolutions = sum(isinstance(m, nn.Conv2d) for m in model.modules())
+    with torch.no_grad():
+        output = model(bench_frame(args.size))
+    candidates = int((output[0, 4:].max(dim=0).values > 0.25).sum())
+    print(f'{scripted} {onnx_path}: {parameters / 1e6:.2f} M parameters, {convolutions} '
+          f'convolutions, output {list(output.shape)}, {candidates} candidates > 0.25 '
+          'on a bench frame')
+
+
+if __name__ == '__main__':
+    main()
