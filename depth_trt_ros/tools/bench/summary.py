@@ -83,6 +83,21 @@ def arrival_lines(reports: Dict[str, Dict]) -> List[str]:
     return lines
 
 
+def hop_lines(reports: Dict[str, Dict]) -> List[str]:
+    """Per-hop medians of the runs at 30 Hz (ros and chain runs that report them)."""
+    lines = []
+    for name, report in reports.items():
+        hops = report['results'].get('hops_ms')
+        if hops and report['config'].get('rate') == 30.0:
+            # Points on the way (stamp -> ...) in the order reached; then each node's work.
+            timeline = sorted((value, hop) for hop, value in hops.items() if 'work_p50' not in hop)
+            work = [(value, hop) for hop, value in hops.items() if 'work_p50' in hop]
+            lines += [f'  [{name}]'] + [
+                '    ' + ', '.join(f'{hop} {value:.2f}' for value, hop in part)
+                for part in (timeline, work)]
+    return lines
+
+
 def find(reports: Dict[str, Dict], mode: str, size: str, **config) -> Optional[Dict]:
     """Return the first report of ``mode`` at ``size`` with all the given settings."""
     for report in reports.values():
@@ -184,10 +199,14 @@ def run(args) -> int:
     print(format_rows([row(name, report) for name, report in reports.items()]))
     print('\nframes arrived of sent (distro, size, input QoS, transport, rate, cameras):')
     print('\n'.join(arrival_lines(reports)))
+    hops = hop_lines(reports)
+    if hops:
+        print('\nwhere the latency goes (medians, ms; stamp set just before publish):')
+        print('\n'.join(hops))
     checks = check_targets(reports, args.size)
     print(f'\ntargets at {args.size}:')
     for name, measured, verdict in checks:
-        print(f'  {verdict:<8}{name:<42}{measured}')
+        print(f'  {verdict:<8}{name:<46}{measured}')
     note = {r['model_note'] for r in reports.values()}
     print('\nweights: ' + '; '.join(sorted(note)))
     (folder / SUMMARY_FILE).write_text(json.dumps(

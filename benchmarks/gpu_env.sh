@@ -1,0 +1,61 @@
+# Sourced (not run) by the GPU benchmark scripts, from the repository root: the interpreter,
+# the run helper and vision_msgs, shared so that every script sets them up the same way.
+#
+# Sets $python: where .gpu-wheels/ exists (ROS Kilted cp312 wheels of
+# ../shared/tools/gpu-ros-wheels.sh plus benchmarks/fetch_gpu_wheels.sh), a venv over the base
+# interpreter gets them first, so torch (CUDA) and rclpy live in one interpreter; otherwise
+# $PYTHON (default python3). Needs $out (results folder) and $budget_s (seconds) for `bench`.
+python=${PYTHON:-python3}
+if [[ -d .gpu-wheels ]]; then
+  venv=${ROS_VENV:-/tmp/rv}
+  if [[ ! -x $venv/bin/python ]]; then
+    python3 -m venv "$venv"
+    # The base interpreter is itself a venv: a .pth, not --system-site-packages, reaches torch.
+    site=$("$venv/bin/python" -c 'import site; print(site.getsitepackages()[0])')
+    python3 -c 'import site; print(site.getsitepackages()[0])' > "$site/base_env.pth"
+    "$venv/bin/pip" install -q --no-index --no-deps .gpu-wheels/*.whl
+  fi
+  python=$venv/bin/python
+fi
+export PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH}
+export ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-71}
+
+# bench NAME MIN_SECONDS_LEFT ARGS...: one `depth-trt-ros bench` run writing $out/NAME.json and
+# $out/NAME.log, skipped when the budget left is below MIN.
+bench() {
+  local name=$1 needs=$2 left=$((budget_s - SECONDS)) logs=()
+  shift 2
+  # Node and publisher logs come back with the results.
+  [[ $1 == ros || $1 == chain ]] && logs=(--log-dir "$out/$name-logs")
+  if ((left < needs)); then
+    echo "== $name: SKIPPED (${left} s of the budget left, needs ${needs} s)"
+    return
+  fi
+  echo "== $name"
+  # One hung run must not eat the whole budget.
+  local limit=$((left < 180 ? left : 180))
+  timeout "$limit" "$python" -m depth_trt_ros.tools.cli bench "$@" ${logs[@]+"${logs[@]}"} \
+    -o "$out/$name.json" > "$out/$name.log" 2>&1
+  local status=$?
+  if ((status != 0)); then
+    echo "   FAILED (exit $status), log $out/$name.log ends:"
+    tail -n 15 "$out/$name.log"
+  else
+    grep -E 'throughput|latency p50|frames sent|unaccounted|with own depth|complete|speed-up|FPS \(seed' \
+      "$out/$name.log" | sed 's/^/   /'
+  fi
+}
+
+# vision_msgs_env: make vision_msgs importable for $python and its children (detector and
+# distance nodes), building it with scripts/build_test_interfaces.sh if needed -- offline
+# from .gpu-wheels/interface-tools where that exists. Returns non-zero, saying why, if not.
+vision_msgs_env() {
+  "$python" -c 'import vision_msgs.msg' 2>/dev/null && return 0
+  local offline=() prefix
+  [[ -d .gpu-wheels/interface-tools ]] &&
+    offline=(env PIP_NO_INDEX=1 "PIP_FIND_LINKS=$PWD/.gpu-wheels/interface-tools")
+  prefix=$(${offline[@]+"${offline[@]}"} bash scripts/build_test_interfaces.sh \
+    --python "$python" | tail -n 1) || { echo "vision_msgs could not be built (above)"; return 1; }
+  # shellcheck source=/dev/null
+  source "$prefix/env.sh"
+}
