@@ -46,8 +46,8 @@ class Bottleneck(nn.Module):
 
 def stage(inputs: int, outputs: int, blocks: int) -> nn.Sequential:
     """Downsample by 2, then ``blocks`` bottlenecks."""
-    return nn.Sequential(conv(inputs, outputs, stride=2), *(Bottleneck(outputs)
-                                                           for _ in range(blocks)))
+    bottlenecks = (Bottleneck(outputs) for _ in range(blocks))
+    return nn.Sequential(conv(inputs, outputs, stride=2), *bottlenecks)
 
 
 class YoloStandIn(nn.Module):
@@ -118,7 +118,7 @@ def calibrate_scores(model: YoloStandIn, images: torch.Tensor, candidates: int =
 
 
 def _levels(model: YoloStandIn, images: torch.Tensor):
-    """The features each head sees, captured with hooks."""
+    """Return the features each head sees, captured with hooks."""
     captured = []
     hooks = [head.register_forward_pre_hook(lambda _, inputs: captured.append(inputs[0]))
              for head in model.heads]
@@ -129,7 +129,7 @@ def _levels(model: YoloStandIn, images: torch.Tensor):
 
 
 def bench_frame(size: int) -> torch.Tensor:
-    """A bench frame (tools/bench/frames.py, 640x480) resized to the network: [1, 3, H, W]."""
+    """Return a bench frame (640x480, tools/bench/frames.py) resized to the network."""
     import cv2
 
     from depth_trt_ros.tools.bench.frames import synthetic_frames

@@ -64,7 +64,7 @@ def seed_checkpoint(reference: str, input_size: int = DEFAULT_INPUT_SIZE):
 
 
 def seed_recipe(folder: str, device: torch.device):
-    """The seed's two calls with their defaults; the model moved to ``device``, fp32."""
+    """Make the seed's two calls with their defaults; move the model to ``device``, fp32."""
     from transformers import AutoImageProcessor, AutoModelForDepthEstimation
 
     processor = AutoImageProcessor.from_pretrained(folder)
@@ -73,7 +73,7 @@ def seed_recipe(folder: str, device: torch.device):
 
 
 def pil_eager_recipe(folder: str, device: torch.device):
-    """This project's baseline before issue 17: PIL processor, eager attention forced."""
+    """Build this project's baseline before issue 17: PIL processor, eager attention forced."""
     try:
         from transformers import DPTImageProcessorPil as processor_class
     except ImportError:  # transformers before 5: the slow processor is the PIL one
@@ -92,7 +92,7 @@ RECIPES = {'seed': seed_recipe, 'pil-eager': pil_eager_recipe}
 
 
 def attention_implementations(model) -> Dict[str, str]:
-    """The attention implementation of the model and of its backbone, as configured."""
+    """Name the attention implementation of the model and of its backbone, as configured."""
     found = {'model': model.config._attn_implementation}
     backbone = getattr(model, 'backbone', None)
     if backbone is not None:

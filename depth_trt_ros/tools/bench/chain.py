@@ -37,7 +37,7 @@ def detection3d_type():
 
 
 def chain_parameters(args) -> Dict[str, Dict]:
-    """The parameter file of the three nodes, from the bench's options."""
+    """Return the parameter file of the three nodes, from the bench's options."""
     common = {'qos': args.qos, 'autostart': True}
     engine = dict(common, device=args.device, precision=args.precision)
     return {
@@ -93,7 +93,7 @@ def run_chain(args) -> Dict[str, object]:
 
 
 def chain_baseline(args, frames):
-    """This run's seed-stack baseline: from ``--baseline`` (a chain result), measured, or none."""
+    """Return the seed-stack baseline: from ``--baseline`` (a chain result), measured, or none."""
     from depth_trt_ros.tools.bench.seed_stack import measure_seed_stack
 
     if args.baseline:

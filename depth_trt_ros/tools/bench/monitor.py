@@ -1,4 +1,4 @@
-"""The receiving end of ``bench ros`` and ``chain``: output arrivals and the nodes' /diagnostics."""
+"""The receiving end of ``bench ros`` and ``chain``: arrivals and the nodes' /diagnostics."""
 import struct
 import threading
 import time
@@ -102,7 +102,7 @@ class Monitor:
         return {node_id: values for node_id, (_, values) in entries.items()}
 
     def serving_node(self) -> str:
-        """The id of the node that serves every camera (the first one watched)."""
+        """Return the id of the node that serves every camera (the first one watched)."""
         return self._node_ids[0]
 
     def arrival_count(self) -> int:

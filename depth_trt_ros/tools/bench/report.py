@@ -136,7 +136,7 @@ def chain_rows(results: Dict) -> List:
 
 
 def recipe_text(baseline: Dict) -> str:
-    """The processor class and attention a baseline ran with (older results: its recipe)."""
+    """Name the processor class and attention a baseline ran with (older results: recipe)."""
     if 'processor_class' not in baseline:
         return str(baseline.get('recipe', '?'))
     attention = ', '.join(f'{part} {name}' for part, name in baseline['attention'].items())

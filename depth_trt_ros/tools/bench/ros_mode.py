@@ -129,9 +129,11 @@ def run_graph(args, namespaces: List[str], node_ids: List[str],
               start_nodes: Callable[[Processes, Path], List], output=('depth', Image)
               ) -> GraphRun:
     """
-    Start the nodes (``start_nodes(children, log_dir)``), wait until they are active,
-    send the frames and wait for the last ``output``; the nodes' values per node id
-    before (in the pause) and after.
+    Run the publishers through nodes that ``start_nodes(children, log_dir)`` starts.
+
+    Waits until the nodes are active, sends the frames and waits for the last
+    ``output``; returns what was sent and arrived, and the nodes' values per node
+    id before (in the pause) and after.
     """
     set_transport(args.large_data)
     log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix='depth-bench-'))

@@ -89,7 +89,7 @@ class PlainYolo:
 
 
 def box_distances(depth: np.ndarray, boxes: np.ndarray) -> List[float]:
-    """The median depth of each box's central half (NaN where the box holds no pixel)."""
+    """Return the median depth of each box's central half (NaN for a box without pixels)."""
     distances = []
     for x1, y1, x2, y2 in boxes:
         quarter_w, quarter_h = (x2 - x1) / 4, (y2 - y1) / 4

@@ -152,7 +152,7 @@ def check_targets(reports: Dict[str, Dict], size: str) -> List[Tuple[str, str, s
 
 
 def chain_checks(reports: Dict[str, Dict], size: str, flat: Optional[Dict]) -> List[Tuple]:
-    """The chain's targets: (name, present, measure) as in :func:`check_targets`."""
+    """Return the chain's targets: (name, present, measure) as in :func:`check_targets`."""
     chain = find(reports, 'chain', size, rate=0.0, in_process=False)
     complete = chain and chain['results']['complete_fps']
 
