@@ -1,10 +1,17 @@
-# Sourced (not run) by the GPU benchmark scripts, from the repository root: the interpreter,
-# the run helper and vision_msgs, shared so that every script sets them up the same way.
+# Sourced (not run) by the GPU benchmark scripts, from the repository root, as
+#   usage='...' default_budget_s=N; source benchmarks/gpu_env.sh "$@"
+# so that every script reads OUTDIR [--quick] and sets up the interpreter, the run settings,
+# the run helper and vision_msgs the same way.
 #
-# Sets $python: where .gpu-wheels/ exists (ROS Kilted cp312 wheels of
+# Sets $out (made), $mode, $budget_s (BUDGET_S, else the script's default), the run settings
+# (run_settings below) and $python: where .gpu-wheels/ exists (ROS Kilted cp312 wheels of
 # ../shared/tools/gpu-ros-wheels.sh plus benchmarks/fetch_gpu_wheels.sh), a venv over the base
 # interpreter gets them first, so torch (CUDA) and rclpy live in one interpreter; otherwise
-# $PYTHON (default python3). Needs $out (results folder) and $budget_s (seconds) for `bench`.
+# $PYTHON (default python3).
+out=${1:?usage: $usage}
+mode=${2:-full}
+budget_s=${BUDGET_S:-$default_budget_s}
+mkdir -p "$out"
 python=${PYTHON:-python3}
 if [[ -d .gpu-wheels ]]; then
   venv=${ROS_VENV:-/tmp/rv}
@@ -19,6 +26,20 @@ if [[ -d .gpu-wheels ]]; then
 fi
 export PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH}
 export ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-71}
+
+# run_settings MODE: the engine and run lengths of a full run (GPU, DA-V2-Small at 518, 640x480)
+# or of --quick (CPU, random:tiny, tiny frames, few iterations: checks a script).
+run_settings() {
+  if [[ $1 == --quick ]]; then
+    engine=(--model random:tiny --device cpu --precision fp32 --input-size 140)
+    size=160x120 iterations=5 warmup=1 baseline_iterations=2 ros_s=3 warmup_s=2
+    # On a small shared CPU, OpenMP threads of several processes spin against each other.
+    export OMP_NUM_THREADS=1
+  else
+    engine=(--model random:small --device cuda --precision fp16 --input-size 518)
+    size=640x480 iterations=200 warmup=20 baseline_iterations=30 ros_s=10 warmup_s=3
+  fi
+}
 
 # bench NAME MIN_SECONDS_LEFT ARGS...: one `depth-trt-ros bench` run writing $out/NAME.json and
 # $out/NAME.log, skipped when the budget left is below MIN.
@@ -59,3 +80,5 @@ vision_msgs_env() {
   # shellcheck source=/dev/null
   source "$prefix/env.sh"
 }
+
+run_settings "$mode"

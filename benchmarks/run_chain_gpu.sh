@@ -23,23 +23,10 @@
 # runs, to check the script.
 # Weights are random (random:small = DA-V2-Small architecture): timings valid, depth not.
 set -uo pipefail
-out=${1:?usage: benchmarks/run_chain_gpu.sh OUTDIR [--quick]}
-mode=${2:-full}
-budget_s=${BUDGET_S:-500}
-mkdir -p "$out"
-source benchmarks/gpu_env.sh
-
-if [[ $mode == --quick ]]; then
-  engine=(--model random:tiny --device cpu --precision fp32 --input-size 140)
-  size=160x120 yolo_size=160 yolo_format=onnx iterations=5 warmup=1 baseline_iterations=2
-  ros_s=2 warmup_s=1
-  # On a small shared CPU, OpenMP threads of several processes spin against each other.
-  export OMP_NUM_THREADS=1
-else
-  engine=(--model random:small --device cuda --precision fp16 --input-size 518)
-  size=640x480 yolo_size=640 yolo_format=torchscript iterations=200 warmup=20
-  baseline_iterations=30 ros_s=10 warmup_s=3
-fi
+usage='benchmarks/run_chain_gpu.sh OUTDIR [--quick]' default_budget_s=500
+source benchmarks/gpu_env.sh "$@"
+yolo_size=640 yolo_format=torchscript
+[[ $mode == --quick ]] && yolo_size=160 yolo_format=onnx
 
 echo "== setup ($python)"
 yolo=${YOLO_MODEL:-}

@@ -18,21 +18,10 @@
 # --quick: CPU, random:tiny, tiny frames, few iterations -- the same runs, to check the script.
 # Weights are random (random:small = DA-V2-Small architecture): timings valid, depth not.
 set -uo pipefail
-out=${1:?usage: benchmarks/run_gpu.sh OUTDIR [--quick]}
-mode=${2:-full}
-budget_s=${BUDGET_S:-540}
-mkdir -p "$out"
-source benchmarks/gpu_env.sh
-
-if [[ $mode == --quick ]]; then
-  engine=(--model random:tiny --device cpu --precision fp32 --input-size 140)
-  size=160x120 square=140x140 iterations=5 warmup=1 baseline_iterations=2 ros_s=3 warmup_s=2
-  # On a small shared CPU, OpenMP threads of several processes spin against each other.
-  export OMP_NUM_THREADS=1
-else
-  engine=(--model random:small --device cuda --precision fp16 --input-size 518)
-  size=640x480 square=518x518 iterations=200 warmup=20 baseline_iterations=30 ros_s=10 warmup_s=3
-fi
+usage='benchmarks/run_gpu.sh OUTDIR [--quick]' default_budget_s=540
+source benchmarks/gpu_env.sh "$@"
+square=518x518
+[[ $mode == --quick ]] && square=140x140
 model_loop=(--iterations "$iterations" --warmup "$warmup")
 ros_loop=(--duration "$ros_s" --warmup-s "$warmup_s")
 
