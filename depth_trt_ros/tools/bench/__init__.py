@@ -126,7 +126,8 @@ def run(args) -> int:
         report['results'] = measure_baseline(frames, args.model, args.device, args.iterations,
                                              args.warmup, args.input_size, args.variants)
     elif args.mode == 'chain':
-        from depth_trt_ros.tools.bench.chain import chain_baseline, run_chain
+        from depth_trt_ros.tools.bench.chain import chain_baseline, check_options, run_chain
+        check_options(args)
         report['baseline'] = chain_baseline(args, frames)
         report['results'] = run_chain(args)
     else:

@@ -68,10 +68,18 @@ def node_commands(args, config: Path, namespace: str) -> Dict[str, List[str]]:
                    '-r', f'__ns:={namespace}'] for name, module in modules.items()}
 
 
-def run_chain(args) -> Dict[str, object]:
+def check_options(args):
+    """Raise ValueError naming the fix for options the chain cannot run with."""
     if args.cameras != 1:
         raise ValueError('bench chain runs one camera (--cameras 1); several cameras into '
                          'one depth node are measured by `bench ros --cameras N`')
+    if not Path(args.yolo_model).is_file():
+        raise ValueError(f"--yolo-model '{args.yolo_model}' is not a file: give a YOLO export "
+                         '(.onnx, .torchscript); benchmarks/yolo_stand_in.py builds a stand-in')
+    detection3d_type()
+
+
+def run_chain(args) -> Dict[str, object]:
     output_type = detection3d_type()
     namespace = f'{NAMESPACE}/{CAMERA}'
     node_ids = [f'{namespace}/{name}' for name in NODES]
