@@ -101,6 +101,11 @@ class Monitor:
             return None
         return {node_id: values for node_id, (_, values) in entries.items()}
 
+    def silent_nodes(self) -> List[str]:
+        """Return the ids of the watched nodes whose /diagnostics have not arrived yet."""
+        with self._lock:
+            return [node_id for node_id in self._node_ids if node_id not in self._statuses]
+
     def serving_node(self) -> str:
         """Return the id of the node that serves every camera (the first one watched)."""
         return self._node_ids[0]

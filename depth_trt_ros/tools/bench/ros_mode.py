@@ -205,7 +205,10 @@ def wait_active(monitor: Monitor, nodes: List, timeout: float):
     try:
         wait_until(lambda: active() and monitor.matched(), timeout, alive)
     except TimeoutError:
-        raise RuntimeError(f'nodes not active after {timeout} s; logs: '
+        # Which of the three conditions failed tells a slow node from broken discovery.
+        raise RuntimeError(f'nodes not active after {timeout} s (no /diagnostics from: '
+                           f'{", ".join(monitor.silent_nodes()) or "none"}; outputs matched: '
+                           f'{monitor.matched()}); logs: '
                            f'{", ".join(p.log_path for p in nodes)}') from None
 
 
