@@ -111,8 +111,8 @@ def test_targets_of_issue_17_check_chain_latency_and_four_cameras():
     # The best chain run counts, at any rate; a run of all nodes in one process does not.
     reports['chain250'] = _report('chain', 240.0, rate=250.0, in_process=False)
     reports['chain250']['results'].update(complete_fps=240.0)
-    reports['chain250']['results']['frames'].update(received=2400, with_depth=2400,
-                                                   unaccounted=0)
+    frames = reports['chain250']['results']['frames']
+    frames.update(received=2400, with_depth=2400, unaccounted=0)
     verdicts = {name: v for name, _, v in check_targets(reports, '640x480')}
     assert verdicts['chain FPS with own depth >= 200 (best run)'] == 'PASS'
     for report in (reports['chain'], reports['chain250']):
