@@ -3,8 +3,8 @@
 # of ../shared/tools/gpu-ros-wheels.sh, into the same folder:
 #   - visualization_msgs (distance_node's markers) and rosbags with its dependencies (every
 #     tool module imports it), installed with the ROS wheels by benchmarks/gpu_env.sh;
-#   - in DIR/interface-tools, the pinned build tools of test/interfaces/tools-kilted.txt, with
-#     which scripts/build_test_interfaces.sh builds vision_msgs there offline.
+#   - in DIR/interface-tools, the pinned build tools of interfaces/tools-kilted.txt, with
+#     which scripts/build_interfaces.sh builds vision_msgs into the venv there, offline.
 #   benchmarks/fetch_gpu_wheels.sh [DIR]     (default .gpu-wheels; about 3 MB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,5 +14,5 @@ download=(python3 -m pip download -q --no-deps --only-binary=:all: --python-vers
           --platform manylinux2014_x86_64 --platform any)
 "${download[@]}" -d "$dir" ros-visualization-msgs==5.5.1 rosbags apsw backports.zstd lz4 \
   ruamel.yaml ruamel.yaml.clib
-"${download[@]}" -d "$dir/interface-tools" -r test/interfaces/tools-kilted.txt
+"${download[@]}" -d "$dir/interface-tools" -r interfaces/tools-kilted.txt
 du -sh "$dir"

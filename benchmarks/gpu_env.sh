@@ -68,17 +68,15 @@ bench() {
 }
 
 # vision_msgs_env: make vision_msgs importable for $python and its children (detector and
-# distance nodes), building it with scripts/build_test_interfaces.sh if needed -- offline
-# from .gpu-wheels/interface-tools where that exists. Returns non-zero, saying why, if not.
+# distance nodes): scripts/build_interfaces.sh builds it into the venv -- offline from
+# .gpu-wheels/interface-tools where that exists. Returns non-zero, saying why, if it cannot.
 vision_msgs_env() {
   "$python" -c 'import vision_msgs.msg' 2>/dev/null && return 0
-  local offline=() prefix
+  local offline=()
   [[ -d .gpu-wheels/interface-tools ]] &&
     offline=(env PIP_NO_INDEX=1 "PIP_FIND_LINKS=$PWD/.gpu-wheels/interface-tools")
-  prefix=$(${offline[@]+"${offline[@]}"} bash scripts/build_test_interfaces.sh \
-    --python "$python" | tail -n 1) || { echo "vision_msgs could not be built (above)"; return 1; }
-  # shellcheck source=/dev/null
-  source "$prefix/env.sh"
+  ${offline[@]+"${offline[@]}"} bash scripts/build_interfaces.sh --python "$python" ||
+    { echo "vision_msgs could not be built (above)"; return 1; }
 }
 
 run_settings "$mode"

@@ -13,8 +13,8 @@
 # Run from the repository root. Interpreter and wheels as benchmarks/gpu_env.sh says: where
 # .gpu-wheels/ exists it must hold ../shared/tools/gpu-ros-wheels.sh's Kilted wheels and those
 # of benchmarks/fetch_gpu_wheels.sh (visualization_msgs, rosbags, and the vision_msgs build
-# tools: vision_msgs is built there, offline, with scripts/build_test_interfaces.sh, which
-# needs a C++ compiler; without vision_msgs the chain runs are skipped and the rest still run).
+# tools: vision_msgs is built into the venv there, offline, with scripts/build_interfaces.sh,
+# which needs a C++ compiler; without vision_msgs the chain runs are skipped, the rest run).
 # YOLO: benchmarks/yolo_stand_in.py builds a YOLO11n-sized stand-in with random weights at 640
 # (TorchScript: on the GPU machine ONNX Runtime has no CUDA provider) in $TMPDIR, outside
 # OUTDIR; YOLO_MODEL=PATH takes a real export instead. Every ROS run: reliable,

@@ -16,7 +16,6 @@ ONNX with input ``images``, output ``output0`` and metadata_props.
 writes OUT_PREFIX.torchscript and OUT_PREFIX.onnx and prints their size and detections.
 """
 import argparse
-import json
 from pathlib import Path
 import warnings
 
@@ -24,6 +23,7 @@ import torch
 from torch import nn
 
 from depth_trt_ros.tools.bench.seed_stack import PlainYolo
+from depth_trt_ros.tools.yolo_layout import export_torchscript, export_yolo
 
 STRIDES = (8, 16, 32)
 HEAD_WIDTH = 48
@@ -156,23 +156,15 @@ def build(prefix: Path, size: int = 640, classes: int = 80):
     """Write PREFIX.torchscript and PREFIX.onnx; return their paths and the model."""
     torch.manual_seed(0)
     model = YoloStandIn(classes).eval()
-    sample = bench_frame(size)
-    calibrate_scores(model, sample)
+    calibrate_scores(model, bench_frame(size))
     info = metadata(size, classes)
-    scripted = prefix.with_suffix('.torchscript')
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        traced = torch.jit.trace(model, sample)
-        torch.jit.save(traced, str(scripted), _extra_files={'config.txt': json.dumps(info)})
-        onnx_path = prefix.with_suffix('.onnx')
-        torch.onnx.export(model, (sample,), str(onnx_path), input_names=['images'],
-                          output_names=['output0'], opset_version=17, dynamo=False)
-    import onnx
-
-    proto = onnx.load(str(onnx_path))
-    for key, value in info.items():
-        proto.metadata_props.add(key=key, value=str(value))
-    onnx.save(proto, str(onnx_path))
+    network = (size, size)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # tracer warnings: the graph has no data-dependent flow
+        scripted = export_torchscript(model, prefix.with_suffix('.torchscript'), network, info)
+    # ONNX metadata_props are text, as ultralytics writes them.
+    onnx_path = export_yolo(model, prefix.with_suffix('.onnx'), network,
+                            {key: str(value) for key, value in info.items()})
     return scripted, onnx_path, model
 
 

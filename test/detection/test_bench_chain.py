@@ -12,7 +12,7 @@ import pytest
 
 from depth_trt_ros.tools import cli
 from depth_trt_ros.tools.bench.summary import check_targets, load_reports, row
-from detection.yolo_models import tiny_yolo_model
+from depth_trt_ros.tools.yolo_layout import tiny_yolo_model
 
 TINY = ['--model', 'random:tiny', '--device', 'cpu', '--input-size', '140', '--size', '64x48',
         '--rate', '10', '--duration', '2', '--warmup-s', '1']

@@ -18,21 +18,16 @@ import yaml
 from depth_trt_ros.tools.bench.children import Processes
 from depth_trt_ros.tools.bench.results import chain_results
 from depth_trt_ros.tools.bench.ros_mode import NAMESPACE, run_graph, transport_name
+from depth_trt_ros.tools.detector_options import require_vision_msgs
 
 CAMERA = 'cam0'
 NODES = ('depth_node', 'detector_node', 'distance_node')
-VISION_MSGS_HINT = ('bench chain needs vision_msgs (detector and distance nodes): install '
-                    'ros-<distro>-vision-msgs, or run scripts/build_test_interfaces.sh --python '
-                    '{python} and source .cache/test_interfaces/<distro>/install/env.sh '
-                    '(docs/vision_msgs.md)')
 
 
 def detection3d_type():
-    """Return Detection3DArray, or raise with how to get vision_msgs."""
-    try:
-        from vision_msgs.msg import Detection3DArray
-    except ImportError as error:
-        raise ValueError(VISION_MSGS_HINT.format(python=sys.executable)) from error
+    """Return Detection3DArray, or raise ValueError saying how to get vision_msgs."""
+    require_vision_msgs('bench chain runs detector_node and distance_node, which publish')
+    from vision_msgs.msg import Detection3DArray
     return Detection3DArray
 
 
