@@ -44,20 +44,26 @@ run_settings() {
 # bench NAME MIN_SECONDS_LEFT ARGS...: one `depth-trt-ros bench` run writing $out/NAME.json and
 # $out/NAME.log, skipped when the budget left is below MIN.
 bench() {
-  local name=$1 needs=$2 left=$((budget_s - SECONDS)) logs=()
+  local name=$1 needs=$2 logs=()
   shift 2
   # Node and publisher logs come back with the results.
   [[ $1 == ros || $1 == chain ]] && logs=(--log-dir "$out/$name-logs")
-  if ((left < needs)); then
-    echo "== $name: SKIPPED (${left} s of the budget left, needs ${needs} s)"
+  if ((budget_s - SECONDS < needs)); then
+    echo "== $name: SKIPPED ($((budget_s - SECONDS)) s of the budget left, needs ${needs} s)"
     return
   fi
   echo "== $name"
-  # One hung run must not eat the whole budget.
-  local limit=$((left < 180 ? left : 180))
-  timeout "$limit" "$python" -m depth_trt_ros.tools.cli bench "$@" ${logs[@]+"${logs[@]}"} \
-    -o "$out/$name.json" > "$out/$name.log" 2>&1
+  bench_once "$name" "$@"
   local status=$?
+  # Under LARGE_DATA, DDS discovery between fresh processes now and then never completes
+  # (seen on a loaded CPU machine): such a run is tried once more while the budget allows.
+  if ((status != 0 && budget_s - SECONDS >= needs)) &&
+      grep -q 'not active after' "$out/$name.log"; then
+    echo "   nodes never got active; once more (first log: $out/$name-first.log)"
+    mv "$out/$name.log" "$out/$name-first.log"
+    bench_once "$name" "$@"
+    status=$?
+  fi
   if ((status != 0)); then
     echo "   FAILED (exit $status), log $out/$name.log ends:"
     tail -n 15 "$out/$name.log"
@@ -65,6 +71,15 @@ bench() {
     grep -E 'throughput|latency p50|frames sent|unaccounted|with own depth|complete|speed-up|FPS \(seed' \
       "$out/$name.log" | sed 's/^/   /'
   fi
+}
+
+# bench_once NAME ARGS...: the run itself (with bench's $logs), at most 180 s: one hung run
+# must not eat the whole budget.
+bench_once() {
+  local name=$1 left=$((budget_s - SECONDS))
+  shift
+  timeout $((left < 180 ? left : 180)) "$python" -m depth_trt_ros.tools.cli bench "$@" \
+    ${logs[@]+"${logs[@]}"} -o "$out/$name.json" > "$out/$name.log" 2>&1
 }
 
 # vision_msgs_env: make vision_msgs importable for $python and its children (detector and

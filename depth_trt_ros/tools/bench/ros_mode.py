@@ -8,6 +8,7 @@ measured frames for ``--duration`` seconds; the bench waits for the last depth
 and reads the counters again. Counters are the differences.
 """
 from contextlib import contextmanager, ExitStack
+import logging
 import os
 from pathlib import Path
 import sys
@@ -34,6 +35,7 @@ PAUSE_S = 2.0
 PUBLISHER_MATCH_S = 20.0
 PUBLISHER_START_S = 60.0
 DRAIN_QUIET_S = 1.0
+_LOG = logging.getLogger('depth_trt_ros.bench')
 
 
 def set_transport(large_data: bool):
@@ -189,14 +191,19 @@ def monitoring(namespaces: List[str], node_ids: List[str], output=('depth', Imag
         rclpy.try_shutdown(context=context)
 
 
+def _fail(message: str):
+    """Log the whole reason (the CLI prints only the start of an unexpected error), raise it."""
+    _LOG.error('%s', message)
+    raise RuntimeError(message)
+
+
 def wait_active(monitor: Monitor, nodes: List, timeout: float):
     """Wait until every node reports, the serving node says ``active``, and outputs match."""
     def alive():
         for process in nodes:
             if process.poll() is not None:
-                raise RuntimeError(f'{Path(process.log_path).stem} exited with '
-                                   f'{process.returncode}; its log ({process.log_path}) '
-                                   f'ends:\n{log_tail(process)}')
+                _fail(f'{Path(process.log_path).stem} exited with {process.returncode}; its '
+                      f'log ({process.log_path}) ends:\n{log_tail(process)}')
 
     def active():
         latest = monitor.node_diagnostics()
@@ -206,10 +213,9 @@ def wait_active(monitor: Monitor, nodes: List, timeout: float):
         wait_until(lambda: active() and monitor.matched(), timeout, alive)
     except TimeoutError:
         # Which of the three conditions failed tells a slow node from broken discovery.
-        raise RuntimeError(f'nodes not active after {timeout} s (no /diagnostics from: '
-                           f'{", ".join(monitor.silent_nodes()) or "none"}; outputs matched: '
-                           f'{monitor.matched()}); logs: '
-                           f'{", ".join(p.log_path for p in nodes)}') from None
+        _fail(f'nodes not active after {timeout} s (no /diagnostics from: '
+              f'{", ".join(monitor.silent_nodes()) or "none"}; outputs matched: '
+              f'{monitor.matched()}); logs: {", ".join(p.log_path for p in nodes)}')
 
 
 def send_frames(args, children: Processes, namespaces: List[str], monitor: Monitor):
