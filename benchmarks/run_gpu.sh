@@ -11,69 +11,19 @@
 # measures transport without paying for the model runs again.
 #
 # Run from the repository root. Where .gpu-wheels/ exists (ROS Kilted cp312 wheels, made by
-# ../shared/tools/gpu-ros-wheels.sh, plus rosbags and its dependencies from `pip download
-# rosbags apsw backports.zstd lz4 ruamel.yaml ruamel.yaml.clib --no-deps --only-binary=:all:
-# --python-version 3.12 --platform manylinux_2_28_x86_64`, which every tool module imports),
-# a venv over the base interpreter gets them first, so torch (CUDA) and rclpy live in one
-# interpreter; otherwise $PYTHON (default python3) is used.
+# ../shared/tools/gpu-ros-wheels.sh, plus benchmarks/fetch_gpu_wheels.sh: rosbags and its
+# dependencies, which every tool module imports), a venv over the base interpreter gets them
+# first, so torch (CUDA) and rclpy live in one interpreter; otherwise $PYTHON (default
+# python3) is used (benchmarks/gpu_env.sh).
 # --quick: CPU, random:tiny, tiny frames, few iterations -- the same runs, to check the script.
 # Weights are random (random:small = DA-V2-Small architecture): timings valid, depth not.
 set -uo pipefail
-out=${1:?usage: benchmarks/run_gpu.sh OUTDIR [--quick]}
-mode=${2:-full}
-budget_s=${BUDGET_S:-540}
-mkdir -p "$out"
-python=${PYTHON:-python3}
-
-if [[ -d .gpu-wheels ]]; then
-  venv=${ROS_VENV:-/tmp/rv}
-  if [[ ! -x $venv/bin/python ]]; then
-    python3 -m venv "$venv"
-    # The base interpreter is itself a venv: a .pth, not --system-site-packages, reaches torch.
-    site=$("$venv/bin/python" -c 'import site; print(site.getsitepackages()[0])')
-    python3 -c 'import site; print(site.getsitepackages()[0])' > "$site/base_env.pth"
-    "$venv/bin/pip" install -q --no-index --no-deps .gpu-wheels/*.whl
-  fi
-  python=$venv/bin/python
-fi
-export PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH}
-export ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-71}
-
-if [[ $mode == --quick ]]; then
-  engine=(--model random:tiny --device cpu --precision fp32 --input-size 140)
-  size=160x120 square=140x140 iterations=5 warmup=1 baseline_iterations=2 ros_s=3 warmup_s=2
-  # On a small shared CPU, OpenMP threads of several processes spin against each other.
-  export OMP_NUM_THREADS=1
-else
-  engine=(--model random:small --device cuda --precision fp16 --input-size 518)
-  size=640x480 square=518x518 iterations=200 warmup=20 baseline_iterations=30 ros_s=10 warmup_s=3
-fi
+usage='benchmarks/run_gpu.sh OUTDIR [--quick]' default_budget_s=540
+source benchmarks/gpu_env.sh "$@"
+square=518x518
+[[ $mode == --quick ]] && square=140x140
 model_loop=(--iterations "$iterations" --warmup "$warmup")
 ros_loop=(--duration "$ros_s" --warmup-s "$warmup_s")
-
-# bench NAME MIN_SECONDS_LEFT ARGS...: one run, skipped when the budget left is below MIN.
-bench() {
-  local name=$1 needs=$2 left=$((budget_s - SECONDS)) logs=()
-  shift 2
-  # Node and publisher logs come back with the results.
-  [[ $1 == ros ]] && logs=(--log-dir "$out/$name-logs")
-  if ((left < needs)); then
-    echo "== $name: SKIPPED (${left} s of the budget left, needs ${needs} s)"
-    return
-  fi
-  echo "== $name"
-  # One hung run must not eat the whole budget.
-  local limit=$((left < 180 ? left : 180))
-  timeout "$limit" "$python" -m depth_trt_ros.tools.cli bench "$@" ${logs[@]+"${logs[@]}"} \
-    -o "$out/$name.json" > "$out/$name.log" 2>&1
-  local status=$?
-  if ((status != 0)); then
-    echo "   FAILED (exit $status), log $out/$name.log ends:"
-    tail -n 15 "$out/$name.log"
-  else
-    grep -E 'throughput|latency p50|frames sent|speed-up' "$out/$name.log" | sed 's/^/   /'
-  fi
-}
 
 large_data_runs() {
   if [[ -n ${REUSE:-} ]]; then

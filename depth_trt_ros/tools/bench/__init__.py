@@ -7,6 +7,8 @@ Modes, from the model alone to the whole ROS graph:
 - ``model``: the backend alone or with pre/post-processing, any batch size;
 - ``pipeline``: conversion, estimator and output message, in this process;
 - ``ros``: publisher processes -> one depth_node process -> this process, over DDS;
+- ``chain``: a camera -> depth_node + detector_node + distance_node -> this process,
+  against the seed's whole stack (transformers depth + YOLO, one frame at a time);
 - ``summary``: one table of a folder of results, with the performance targets checked.
 """
 import argparse
@@ -16,10 +18,11 @@ from pathlib import Path
 from depth_trt_ros.inference.backends import BACKEND_NAMES
 from depth_trt_ros.inference.preprocess import DEFAULT_INPUT_SIZE
 from depth_trt_ros.ros.params import SPECS
+from depth_trt_ros.tools.bench.baseline import VARIANTS
 from depth_trt_ros.tools.bench.report import environment, model_note, write_report
 from depth_trt_ros.tools.bench.summary import register as register_summary
 
-MODES = ('baseline', 'model', 'pipeline', 'ros')
+MODES = ('baseline', 'model', 'pipeline', 'ros', 'chain')
 
 
 def _common(parser: argparse.ArgumentParser):
@@ -63,19 +66,34 @@ def _ros_options(parser: argparse.ArgumentParser):
     parser.add_argument('--log-dir', help='node and publisher logs (default: a temp folder)')
 
 
+def _chain_options(parser: argparse.ArgumentParser):
+    parser.add_argument('--yolo-model', required=True,
+                        help="the detector's model_path (.onnx, .torchscript, ...), also run "
+                        "by the seed-stack baseline")
+    parser.add_argument('--yolo-backend', default='auto', help="the detector's backend")
+    parser.add_argument('--in-process', action='store_true',
+                        help='the three nodes in one `depth-trt-ros pipeline` process')
+
+
 def register(subparsers):
     parser = subparsers.add_parser('bench', help='measure throughput and latency',
                                    description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     modes = parser.add_subparsers(dest='mode', required=True, metavar='MODE')
-    baseline = modes.add_parser('baseline', help="transformers' recipe (the reference)")
+    baseline = modes.add_parser('baseline', help="the seed's transformers code (the reference)")
+    baseline.add_argument('--variants', nargs='*', default=[], choices=VARIANTS,
+                          help='extra rows beside the reference (never the divisor): '
+                          'pil-eager = the PIL processor with eager attention forced')
     model = modes.add_parser('model', help='backend only, or with pre/post-processing')
     model.add_argument('--stages', choices=('infer', 'all'), default='infer')
     model.add_argument('--batch', type=int, default=1, help='frames per backend call')
     pipeline = modes.add_parser('pipeline', help='Image message in, Image message out')
     ros = modes.add_parser('ros', help='publishers -> depth_node -> subscriber over DDS')
     _ros_options(ros)
-    for mode_parser in (baseline, model, pipeline, ros):
+    chain = modes.add_parser('chain', help='camera -> depth + YOLO + distances -> subscriber')
+    _ros_options(chain)
+    _chain_options(chain)
+    for mode_parser in (baseline, model, pipeline, ros, chain):
         _common(mode_parser)
         mode_parser.set_defaults(func=run)
     register_summary(modes)
@@ -104,13 +122,19 @@ def run(args) -> int:
     if args.mode == 'baseline':
         from depth_trt_ros.tools.bench.baseline import measure_baseline
         report['results'] = measure_baseline(frames, args.model, args.device, args.iterations,
-                                             args.warmup, args.input_size)
+                                             args.warmup, args.input_size, args.variants)
+    elif args.mode == 'chain':
+        from depth_trt_ros.tools.bench.chain import chain_baseline, check_options, run_chain
+        check_options(args)
+        report['baseline'] = chain_baseline(args, frames)
+        report['results'] = run_chain(args)
     else:
         report['baseline'] = baseline_for(args, frames)
         report['results'] = _measure(args, frames)
     if report.get('baseline'):
-        report['speedup_vs_baseline'] = (report['results']['throughput_fps']
-                                         / report['baseline']['throughput_fps'])
+        # A chain frame counts once it has distances from its own depth.
+        served = report['results'].get('complete_fps', report['results']['throughput_fps'])
+        report['speedup_vs_baseline'] = served / report['baseline']['throughput_fps']
     # Read last: ros mode sets the DDS transport variable that the versions record.
     report.update(environment())
     write_report(report, args.output)

@@ -1,4 +1,4 @@
-"""The receiving end of ``bench ros``: depth arrivals and the nodes' /diagnostics."""
+"""The receiving end of ``bench ros`` and ``chain``: arrivals and the nodes' /diagnostics."""
 import struct
 import threading
 import time
@@ -34,6 +34,12 @@ def parse_header(serialized: bytes) -> Tuple[int, str]:
     return sec * 10**9 + nanosec, frame_id
 
 
+def split_by_camera(values: Dict[str, str], namespaces: Sequence[str]) -> Dict[str, Dict]:
+    """Each camera's (``namespaces``) view of the values of the node serving them all."""
+    return {namespace: camera_values(values, namespace.rsplit('/', 1)[-1], len(namespaces))
+            for namespace in namespaces}
+
+
 def camera_values(values: Dict[str, str], label: str, cameras: int) -> Dict[str, str]:
     """One camera's view of a node's diagnostics: ``key[label]`` read as ``key``."""
     if cameras == 1:
@@ -43,24 +49,34 @@ def camera_values(values: Dict[str, str], label: str, cameras: int) -> Dict[str,
     return dict(values, **own)
 
 
-class Monitor:
-    """Subscribes each camera's depth output (either kind) and ``/diagnostics`` on ``node``."""
+# The model's kind decides which of the two the depth node publishes.
+DEPTH_OUTPUTS = ((METRIC_DEPTH, Image), (RELATIVE_DEPTH, Image))
 
-    def __init__(self, node, namespaces: Sequence[str], node_id: str):
-        """Watch cameras ``namespaces`` served by the one depth node ``node_id``."""
+
+class Monitor:
+    """Subscribes each camera's output (depth of either kind by default) and ``/diagnostics``."""
+
+    def __init__(self, node, namespaces: Sequence[str], node_ids: Sequence[str],
+                 outputs: Sequence[Tuple[str, type]] = DEPTH_OUTPUTS):
+        """
+        Watch cameras ``namespaces`` and the nodes ``node_ids`` (fully qualified names).
+
+        The first node serves every camera (its per-camera counters are split by
+        :meth:`diagnostics`); ``outputs`` are the topics under each namespace whose
+        messages (starting with a Header) are counted, with their types.
+        """
         self._lock = threading.Lock()
         self.arrivals: Dict[str, List[Arrival]] = {ns: [] for ns in namespaces}
-        self._node_id = node_id
-        self._diagnostics: Dict[str, Tuple[float, Dict[str, str]]] = {}
-        # The model's kind decides which of the two topics the node publishes.
-        self._subscriptions = [
-            node.create_subscription(Image, f'{ns}/{topic}', self._on_depth(ns),
-                                     stream_qos('reliable', 10), raw=True)
-            for ns in namespaces for topic in (METRIC_DEPTH, RELATIVE_DEPTH)]
-        self._subscriptions.append(node.create_subscription(
-            DiagnosticArray, '/diagnostics', self._on_diagnostics, 50))
+        self._node_ids = list(node_ids)
+        self._statuses: Dict[str, Tuple[float, Dict[str, str]]] = {}
+        self._outputs = {ns: [node.create_subscription(msg_type, f'{ns}/{topic}',
+                                                       self._on_output(ns),
+                                                       stream_qos('reliable', 10), raw=True)
+                              for topic, msg_type in outputs]
+                         for ns in namespaces}
+        node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 50)
 
-    def _on_depth(self, namespace: str):
+    def _on_output(self, namespace: str):
         def record(serialized: bytes):
             received = time.time_ns()
             stamp, frame_id = parse_header(serialized)
@@ -70,26 +86,35 @@ class Monitor:
         return record
 
     def _on_diagnostics(self, msg: DiagnosticArray):
+        now = time.monotonic()
         for status in msg.status:
-            if status.hardware_id == self._node_id:
+            if status.hardware_id in self._node_ids:
                 values = {kv.key: kv.value for kv in status.values}
-                now = time.monotonic()
                 with self._lock:
-                    for namespace in self.arrivals:
-                        self._diagnostics[namespace] = (now, camera_values(
-                            values, namespace.rsplit('/', 1)[-1], len(self.arrivals)))
+                    self._statuses[status.hardware_id] = (now, values)
 
     def matched(self) -> bool:
-        return all(s.get_publisher_count() > 0 for s in self._subscriptions[:-1])
+        """Whether each camera's output has a publisher (one of the kinds is enough)."""
+        return all(any(s.get_publisher_count() > 0 for s in subscriptions)
+                   for subscriptions in self._outputs.values())
 
-    def diagnostics(self, since: Optional[float] = None) -> Optional[Dict[str, Dict]]:
-        """Latest values per camera, or None while some camera has none newer than ``since``."""
+    def node_diagnostics(self, since: Optional[float] = None) -> Optional[Dict[str, Dict]]:
+        """Latest values per node id, or None while some node has none newer than ``since``."""
         with self._lock:
-            entries = dict(self._diagnostics)
-        if len(entries) < len(self.arrivals) or any(
+            entries = dict(self._statuses)
+        if len(entries) < len(self._node_ids) or any(
                 since is not None and received < since for received, _ in entries.values()):
             return None
-        return {namespace: values for namespace, (_, values) in entries.items()}
+        return {node_id: values for node_id, (_, values) in entries.items()}
+
+    def silent_nodes(self) -> List[str]:
+        """Return the ids of the watched nodes whose /diagnostics have not arrived yet."""
+        with self._lock:
+            return [node_id for node_id in self._node_ids if node_id not in self._statuses]
+
+    def serving_node(self) -> str:
+        """Return the id of the node that serves every camera (the first one watched)."""
+        return self._node_ids[0]
 
     def arrival_count(self) -> int:
         with self._lock:

@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 import time
-from typing import Tuple
+from typing import List, Optional, Tuple
 
 import rclpy
 from rclpy.duration import Duration
@@ -23,19 +23,21 @@ from depth_trt_ros.ros.conversions import fill_image
 from depth_trt_ros.ros.qos import stream_qos
 from depth_trt_ros.ros.runtime import ros_context
 from depth_trt_ros.tools.bench.frames import load_frames
+from depth_trt_ros.tools.bench.stats import percentiles
 
 WARMUP_FRAME_ID = 'warmup'
 ACK_TIMEOUT_S = 5.0
 
 
-def publish_until(publisher, messages, rate: float, until: float, numbered: bool
-                  ) -> Tuple[int, int]:
+def publish_until(publisher, messages, rate: float, until: float, numbered: bool,
+                  call_ms: Optional[List[float]] = None) -> Tuple[int, int]:
     """
     Publish at ``rate`` Hz (0 = as fast as possible) until wall time ``until``.
 
     Returns (sent, refused): a reliable writer whose reader lags refuses a
     write after blocking for a while, which flat out happens; such a frame is
-    not sent, is not numbered, and is counted apart.
+    not sent, is not numbered, and is counted apart. ``call_ms`` collects how long
+    each ``publish`` call took (the first hop of the stamp -> receipt latency).
     """
     period = 1.0 / rate if rate > 0 else 0.0
     started = time.time()
@@ -53,11 +55,14 @@ def publish_until(publisher, messages, rate: float, until: float, numbered: bool
         msg = messages[count % len(messages)]
         msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(time.time_ns(), 10**9)
         msg.header.frame_id = str(count) if numbered else WARMUP_FRAME_ID
+        called = time.perf_counter()
         try:
             publisher.publish(msg)
         except RuntimeError:  # rclpy's RCLError ('cannot publish data')
             refused += 1
             continue
+        if call_ms is not None:
+            call_ms.append((time.perf_counter() - called) * 1e3)
         count += 1
 
 
@@ -98,14 +103,16 @@ def main(argv=None) -> int:
                                   numbered=False)
         time.sleep(max(0.0, start_at - time.time()))
         started = time.time()
+        call_ms = []
         sent, refused = publish_until(publisher, messages, args.rate,
-                                      start_at + args.duration, numbered=True)
+                                      start_at + args.duration, numbered=True, call_ms=call_ms)
         elapsed = time.time() - started
         # Exiting drops what DDS has not delivered yet: the last frames, reliable or not.
         publisher.wait_for_all_acked(Duration(seconds=ACK_TIMEOUT_S))
         print(json.dumps({'topic': publisher.topic_name, 'warmup_sent': warmup, 'sent': sent,
                           'refused': refused, 'matched': matched,
                           'started': started, 'elapsed_s': elapsed,
+                          'publish_call_ms': percentiles(call_ms),
                           'publish_rate_hz': sent / elapsed if elapsed > 0 else 0.0}),
               flush=True)
         node.destroy_node()

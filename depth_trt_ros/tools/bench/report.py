@@ -100,12 +100,44 @@ def headline(report: Dict) -> List:
         frames = results['frames']
         rows.append(('frames sent/received/lost', f"{frames['sent']} / {frames['received']} / "
                      f"{frames['lost']}"))
-        rows.append(('node dropped/lost in transport',
-                     f"{frames['node_dropped']} / {frames['node_lost_in_transport']}"))
+        if 'node_dropped' in frames:
+            rows.append(('node dropped/lost in transport',
+                         f"{frames['node_dropped']} / {frames['node_lost_in_transport']}"))
+        else:
+            rows += chain_rows(results)
+        rows.append(('frames unaccounted', str(frames['unaccounted'])))
     if results.get('gpu_memory_peak_mib') is not None:
         rows.append(('GPU memory peak (MiB)', f"{results['gpu_memory_peak_mib']:.0f}"))
+    if report['mode'] == 'baseline':
+        rows += [(f'{name} FPS (seed is {variant["seed_speedup"]:.2f}x)',
+                  f"{variant['throughput_fps']:.2f}")
+                 for name, variant in results.get('variants', {}).items()]
+        rows.append(('processor, attention', recipe_text(results)))
     baseline = report.get('baseline')
     if baseline:
-        rows.append(('baseline FPS (HF eager fp32)', f"{baseline['throughput_fps']:.2f}"))
+        rows.append(('baseline FPS (seed recipe)', f"{baseline['throughput_fps']:.2f}"))
+        rows.append(('baseline processor, attention', recipe_text(baseline)))
         rows.append(('speed-up vs baseline', f"{report['speedup_vs_baseline']:.2f}x"))
     return rows
+
+
+def chain_rows(results: Dict) -> List:
+    """(label, value) pairs of a chain: frames with their own depth, each node's counters."""
+    frames = results['frames']
+    rows = [('frames with own depth / unmatched', f"{frames['with_depth']} / "
+             f"{frames['unmatched']}"),
+            ('complete frames/s (with depth)', f"{results['complete_fps']:.2f}")]
+    for name, node in results['nodes'].items():
+        counts = node['frames']
+        rows.append((f'{name} recv/pub/drop/lost', f"{counts['received']} / "
+                     f"{counts['published']} / {counts['dropped']} / "
+                     f"{counts['lost_in_transport']}"))
+    return rows
+
+
+def recipe_text(baseline: Dict) -> str:
+    """Name the processor class and attention a baseline ran with (older results: recipe)."""
+    if 'processor_class' not in baseline:
+        return str(baseline.get('recipe', '?'))
+    attention = ', '.join(f'{part} {name}' for part, name in baseline['attention'].items())
+    return f"{baseline['processor_class']}, {attention}, {baseline['dtype']}"

@@ -8,13 +8,14 @@ measured frames for ``--duration`` seconds; the bench waits for the last depth
 and reads the counters again. Counters are the differences.
 """
 from contextlib import contextmanager, ExitStack
+import logging
 import os
 from pathlib import Path
 import sys
 import tempfile
 import threading
 import time
-from typing import Dict, List
+from typing import Callable, Dict, List, NamedTuple, Optional
 
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
@@ -23,7 +24,7 @@ import torch
 from depth_trt_ros.inference.backends.base import resolve_device
 from depth_trt_ros.tools.bench.children import expect_ready, log_tail, Processes, \
     publisher_report
-from depth_trt_ros.tools.bench.monitor import Monitor
+from depth_trt_ros.tools.bench.monitor import DEPTH_OUTPUTS, Monitor, split_by_camera
 from depth_trt_ros.tools.bench.results import compile_results
 
 NAMESPACE = '/depth_bench'
@@ -33,6 +34,7 @@ PAUSE_S = 2.0
 PUBLISHER_MATCH_S = 20.0
 PUBLISHER_START_S = 60.0
 DRAIN_QUIET_S = 1.0
+_LOG = logging.getLogger('depth_trt_ros.bench')
 
 
 def set_transport(large_data: bool):
@@ -113,40 +115,73 @@ def wait_until(predicate, timeout: float, check=lambda: None, interval: float = 
     raise TimeoutError
 
 
-def run_ros(args) -> Dict[str, object]:
+class GraphRun(NamedTuple):
+    """What a run of publishers through a graph of nodes measured."""
+
+    sent: List[Dict]
+    arrivals: Dict[str, List]
+    before: Dict[str, Dict]
+    after: Dict[str, Dict]
+    gpu_memory_peak_mib: Optional[float]
+    log_dir: Path
+
+
+def run_graph(args, namespaces: List[str], node_ids: List[str],
+              start_nodes: Callable[[Processes, Path], List], outputs=DEPTH_OUTPUTS
+              ) -> GraphRun:
+    """
+    Run the publishers through nodes that ``start_nodes(children, log_dir)`` starts.
+
+    Waits until the nodes are active, sends the frames and waits for the last
+    ``outputs``; returns what was sent and arrived, and the nodes' values per node
+    id before (in the pause) and after.
+    """
     set_transport(args.large_data)
     log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix='depth-bench-'))
     log_dir.mkdir(parents=True, exist_ok=True)
-    cameras = [f'cam{i}' for i in range(args.cameras)]
-    namespaces = [f'{NAMESPACE}/{camera}' for camera in cameras]
     device = torch.device(resolve_device(args.device))
     with ExitStack() as stack:
         memory = GpuMemory(device) if device.type == 'cuda' else None
         children = Processes(log_dir, child_environment())
         stack.callback(children.stop_all)
-        nodes = [children.start('node', node_command(args, NAMESPACE, cameras))]
-        monitor = stack.enter_context(monitoring(namespaces))
+        nodes = start_nodes(children, log_dir)
+        monitor = stack.enter_context(monitoring(namespaces, node_ids, outputs))
         wait_active(monitor, nodes, args.node_timeout)
         sent, before = send_frames(args, children, namespaces, monitor)
         _wait_drained(monitor)
         drained = time.monotonic()
-        after = wait_until(lambda: monitor.diagnostics(since=drained), 5.0)
+        after = wait_until(lambda: monitor.node_diagnostics(since=drained), 5.0)
         gpu_mib = memory.stop_mib() if memory else None
-    results = compile_results(namespaces, sent, monitor.arrivals, before, after)
-    results.update(gpu_memory_peak_mib=gpu_mib, logs=str(log_dir),
-                   transport='LARGE_DATA' if args.large_data else 'default (SHM+UDP)')
+    return GraphRun(sent, monitor.arrivals, before, after, gpu_mib, log_dir)
+
+
+def transport_name(large_data: bool) -> str:
+    return 'LARGE_DATA' if large_data else 'default (SHM+UDP)'
+
+
+def run_ros(args) -> Dict[str, object]:
+    cameras = [f'cam{i}' for i in range(args.cameras)]
+    namespaces = [f'{NAMESPACE}/{camera}' for camera in cameras]
+    node_id = f'{NAMESPACE}/depth_node'
+    run = run_graph(args, namespaces, [node_id], lambda children, _: [
+        children.start('node', node_command(args, NAMESPACE, cameras))])
+    results = compile_results(namespaces, run.sent, run.arrivals,
+                              split_by_camera(run.before[node_id], namespaces),
+                              split_by_camera(run.after[node_id], namespaces))
+    results.update(gpu_memory_peak_mib=run.gpu_memory_peak_mib, logs=str(run.log_dir),
+                   transport=transport_name(args.large_data))
     return results
 
 
 @contextmanager
-def monitoring(namespaces: List[str]):
+def monitoring(namespaces: List[str], node_ids: List[str], outputs=DEPTH_OUTPUTS):
     """Yield a Monitor spun on its own context and thread, shut down on exit."""
     context = rclpy.Context()
     rclpy.init(context=context)
     executor = SingleThreadedExecutor(context=context)
     try:
         node = rclpy.create_node('bench_monitor', namespace=NAMESPACE, context=context)
-        monitor = Monitor(node, namespaces, f'{NAMESPACE}/depth_node')
+        monitor = Monitor(node, namespaces, node_ids, outputs)
         executor.add_node(node)
         threading.Thread(target=executor.spin, daemon=True).start()
         yield monitor
@@ -155,23 +190,31 @@ def monitoring(namespaces: List[str]):
         rclpy.try_shutdown(context=context)
 
 
+def _fail(message: str):
+    """Log the whole reason (the CLI prints only the start of an unexpected error), raise it."""
+    _LOG.error('%s', message)
+    raise RuntimeError(message)
+
+
 def wait_active(monitor: Monitor, nodes: List, timeout: float):
-    """Wait until every node says ``active`` and publishes depth to the monitor."""
+    """Wait until every node reports, the serving node says ``active``, and outputs match."""
     def alive():
         for process in nodes:
             if process.poll() is not None:
-                raise RuntimeError(f'depth_node exited with {process.returncode}; its log '
-                                   f'({process.log_path}) ends:\n{log_tail(process)}')
+                _fail(f'{Path(process.log_path).stem} exited with {process.returncode}; its '
+                      f'log ({process.log_path}) ends:\n{log_tail(process)}')
 
     def active():
-        latest = monitor.diagnostics()
-        return latest and all(v.get('state') == 'active' for v in latest.values())
+        latest = monitor.node_diagnostics()
+        return latest and latest[monitor.serving_node()].get('state') == 'active'
 
     try:
         wait_until(lambda: active() and monitor.matched(), timeout, alive)
     except TimeoutError:
-        raise RuntimeError(f'depth_node not active after {timeout} s; logs: '
-                           f'{", ".join(p.log_path for p in nodes)}') from None
+        # Which of the three conditions failed tells a slow node from broken discovery.
+        _fail(f'nodes not active after {timeout} s (no /diagnostics from: '
+              f'{", ".join(monitor.silent_nodes()) or "none"}; outputs matched: '
+              f'{monitor.matched()}); logs: {", ".join(p.log_path for p in nodes)}')
 
 
 def send_frames(args, children: Processes, namespaces: List[str], monitor: Monitor):
@@ -185,7 +228,7 @@ def send_frames(args, children: Processes, namespaces: List[str], monitor: Monit
         process.stdin.write(f'{start_at!r}\n')
         process.stdin.flush()
     time.sleep(max(0.0, start_at - time.time() - 0.1))
-    before = monitor.diagnostics()
+    before = monitor.node_diagnostics()
     return [publisher_report(process, args.duration + 60) for process in publishers], before
 
 

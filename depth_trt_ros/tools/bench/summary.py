@@ -9,10 +9,19 @@ The targets (issue 4), for the frame size given (640x480 by default):
 - at 30 Hz, latency p99 <= 2x p50;
 - at 120 Hz no queue growth: latency drift (median of the last third minus the
   first third) <= max(20 % of p50, 2 ms), and every lost frame counted by the node.
+
+And those of issue 17:
+
+- at 30 Hz, camera stamp -> depth received latency p50 <= 5 ms;
+- the chain (depth + YOLO + distances, one camera, nodes in separate processes), its
+  best run (flat out or at an offered rate): >= 200 frames/s with distances from their
+  own depth, and >= 0.6x the best depth-only ros run (one camera) of the same folder;
+  every frame of every chain run accounted for;
+- 4 cameras flat out into one depth node: >= 600 frames/s together.
 """
 import json
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 SUMMARY_FILE = 'summary.json'
 COLUMNS = (('run', 40), ('mode', 9), ('size', 9), ('batch', 5), ('graph', 5), ('rate', 5),
@@ -40,8 +49,9 @@ def row(name: str, report: Dict) -> List[str]:
     config, results = report['config'], report['results']
     frames = results.get('frames')
     latency = results.get('latency_ms', {})
-    ros = report['mode'] == 'ros'
-    return [name, report['mode'], config['size'],
+    ros = report['mode'] in ('ros', 'chain')
+    mode = 'chain/1p' if config.get('in_process') else report['mode']
+    return [name, mode, config['size'],
             str(config.get('batch', 1)) if report['mode'] == 'model' else '-',
             'on' if config.get('cuda_graph') and report['mode'] != 'baseline' else 'off',
             rate_text(config['rate']) if ros else '-',
@@ -74,14 +84,33 @@ def arrival_lines(reports: Dict[str, Dict]) -> List[str]:
     return lines
 
 
-def find(reports: Dict[str, Dict], mode: str, size: str, **config) -> Optional[Dict]:
-    """Return the first report of ``mode`` at ``size`` with all the given settings."""
+def hop_lines(reports: Dict[str, Dict]) -> List[str]:
+    """Per-hop medians of the runs at 30 Hz (ros and chain runs that report them)."""
+    lines = []
+    for name, report in reports.items():
+        hops = report['results'].get('hops_ms')
+        if hops and report['config'].get('rate') == 30.0:
+            # Points on the way (stamp -> ...) in the order reached; then each node's work.
+            timeline = sorted((value, hop) for hop, value in hops.items() if 'work_p50' not in hop)
+            work = [(value, hop) for hop, value in hops.items() if 'work_p50' in hop]
+            lines += [f'  [{name}]'] + [
+                '    ' + ', '.join(f'{hop} {value:.2f}' for value, hop in part)
+                for part in (timeline, work)]
+    return lines
+
+
+def matching(reports: Dict[str, Dict], mode: str, size: str, **config) -> Iterator[Dict]:
+    """Yield the reports of ``mode`` at ``size`` with all the given settings."""
     for report in reports.values():
         settings = report['config']
         if report['mode'] == mode and settings['size'] == size and all(
                 settings.get(key) == value for key, value in config.items()):
-            return report
-    return None
+            yield report
+
+
+def find(reports: Dict[str, Dict], mode: str, size: str, **config) -> Optional[Dict]:
+    """Return the first report of ``mode`` at ``size`` with all the given settings."""
+    return next(matching(reports, mode, size, **config), None)
 
 
 ENGINE_SETTINGS = ('model', 'backend', 'precision', 'cuda_graph', 'device', 'input_size')
@@ -98,6 +127,7 @@ def check_targets(reports: Dict[str, Dict], size: str) -> List[Tuple[str, str, s
     at_500 = find(reports, 'ros', size, rate=500.0, cameras=1)
     at_30 = find(reports, 'ros', size, rate=30.0, cameras=1)
     at_120 = find(reports, 'ros', size, rate=120.0, cameras=1)
+    four = find(reports, 'ros', size, rate=0.0, cameras=4)
     ros = flat or at_500
     model = ros and find(reports, 'model', size, stages='all', batch=1, **same_engine(ros))
     baseline = flat and (flat.get('baseline') or (find(reports, 'baseline', size) or {}).get(
@@ -116,9 +146,54 @@ def check_targets(reports: Dict[str, Dict], size: str) -> List[Tuple[str, str, s
                         at_30['results']['latency_ms']['p99'], 1.0, 'p99 {1:.2f} ms, 2x p50 '
                         '{0:.2f} ms')),
         ('120 Hz no queue growth, drops counted', at_120, lambda: _no_growth(at_120)),
+        ('30 Hz latency p50 <= 5 ms', at_30,
+         lambda: _ratio(5.0, at_30['results']['latency_ms']['p50'], 1.0, 'p50 {1:.2f} ms')),
+        *chain_checks(reports, size),
+        ('4 cameras flat out >= 600 FPS together', four,
+         lambda: _ratio(four['results']['throughput_fps'], 600.0, 1.0)),
     ]
     return [(name, *(measure() if present else ('-', 'MISSING')))
             for name, present, measure in checks]
+
+
+def served_fps(report: Dict) -> float:
+    """Frames/s a run served: a chain's frames with their own depth, else all."""
+    return report['results'].get('complete_fps', report['results']['throughput_fps'])
+
+
+def chain_checks(reports: Dict[str, Dict], size: str) -> List[Tuple]:
+    """
+    Return the chain's targets: (name, present, measure) as in :func:`check_targets`.
+
+    The best chain run (nodes in separate processes) is compared, flat out or at an
+    offered rate: flat out, its two nodes drop frames independently (each takes the
+    newest), so fewer frames have both depth and detections than either node serves.
+    """
+    chains = list(matching(reports, 'chain', size, in_process=False))
+    chain = max(chains, key=served_fps, default=None)
+    depth_only = max(matching(reports, 'ros', size, cameras=1), key=served_fps, default=None)
+
+    def named(report: Dict) -> str:
+        return f"{served_fps(report):.1f} at {rate_text(report['config']['rate'])} Hz"
+
+    def accounted():
+        worst = max(chains, key=lambda r: r['results']['frames']['unaccounted'])
+        frames = worst['results']['frames']
+        text = (f"worst of {len(chains)}: sent {frames['sent']}, received "
+                f"{frames['received']}, with own depth {frames['with_depth']}, unaccounted "
+                f"{frames['unaccounted']}")
+        return text, 'PASS' if frames['unaccounted'] <= max(1, 0.01 * frames['sent']) else 'FAIL'
+
+    def share():
+        text, verdict = _ratio(served_fps(chain), served_fps(depth_only), 0.6)
+        return f"{named(chain)} vs ros {named(depth_only)}: {text.rsplit(': ', 1)[1]}", verdict
+
+    return [
+        ('chain FPS with own depth >= 200 (best run)', chain,
+         lambda: (named(chain), 'PASS' if served_fps(chain) >= 200.0 else 'FAIL')),
+        ('chain >= 0.6x depth-only ros FPS (best runs)', chain and depth_only, share),
+        ('chain: every frame accounted for', chains, accounted),
+    ]
 
 
 def _ratio(value: float, reference: float, minimum: float,
@@ -149,10 +224,14 @@ def run(args) -> int:
     print(format_rows([row(name, report) for name, report in reports.items()]))
     print('\nframes arrived of sent (distro, size, input QoS, transport, rate, cameras):')
     print('\n'.join(arrival_lines(reports)))
+    hops = hop_lines(reports)
+    if hops:
+        print('\nwhere the latency goes (medians, ms; stamp set just before publish):')
+        print('\n'.join(hops))
     checks = check_targets(reports, args.size)
     print(f'\ntargets at {args.size}:')
     for name, measured, verdict in checks:
-        print(f'  {verdict:<8}{name:<42}{measured}')
+        print(f'  {verdict:<8}{name:<46}{measured}')
     note = {r['model_note'] for r in reports.values()}
     print('\nweights: ' + '; '.join(sorted(note)))
     (folder / SUMMARY_FILE).write_text(json.dumps(
