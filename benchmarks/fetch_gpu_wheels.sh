@@ -15,4 +15,7 @@ download=(python3 -m pip download -q --no-deps --only-binary=:all: --python-vers
 "${download[@]}" -d "$dir" ros-visualization-msgs==5.5.1 rosbags apsw backports.zstd lz4 \
   ruamel.yaml ruamel.yaml.clib
 "${download[@]}" -d "$dir/interface-tools" -r interfaces/tools-kilted.txt
+# The generators' own dependencies, which the ROS wheels (installed --no-deps) leave out;
+# empy has no wheel on PyPI, so one is built here (pure Python).
+python3 -m pip wheel -q --no-deps -w "$dir/interface-tools" empy==4.2.1 lark-parser==0.12.0
 du -sh "$dir"

@@ -88,8 +88,12 @@ bench_once() {
 vision_msgs_env() {
   "$python" -c 'import vision_msgs.msg' 2>/dev/null && return 0
   local offline=()
-  [[ -d .gpu-wheels/interface-tools ]] &&
+  if [[ -d .gpu-wheels/interface-tools ]]; then
     offline=(env PIP_NO_INDEX=1 "PIP_FIND_LINKS=$PWD/.gpu-wheels/interface-tools")
+    # The generators need empy and lark, which the ROS wheels (installed --no-deps) lack.
+    "$python" -m pip install -q --no-index --no-deps .gpu-wheels/interface-tools/empy-*.whl \
+      .gpu-wheels/interface-tools/lark_parser-*.whl
+  fi
   ${offline[@]+"${offline[@]}"} bash scripts/build_interfaces.sh --python "$python" ||
     { echo "vision_msgs could not be built (above)"; return 1; }
 }

@@ -15,7 +15,6 @@ import numpy as np
 
 from depth_trt_ros.inference.detection.draw import class_color
 from depth_trt_ros.inference.model import RANDOM_PREFIX, reachable_or_random
-from depth_trt_ros.tools.demo_picture import chain_picture, draw_boxes
 from depth_trt_ros.tools.detector_options import require_vision_msgs
 
 # Metric depth, so that the distances are in metres; the model config/depth_yolo.yaml runs.
@@ -78,9 +77,11 @@ def choose_detector(requested, out: Path):
 
 
 def run(args) -> int:
-    from depth_trt_ros.tools.demo_graph import DemoGraph
-
     require_vision_msgs('the demo shows')
+    # Imported once vision_msgs is known to be there: every other tool runs without it.
+    from depth_trt_ros.tools.demo_graph import DemoGraph
+    from depth_trt_ros.tools.demo_picture import chain_picture, draw_boxes
+
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     depth_model, depth_note = reachable_or_random(args.model or DEMO_MODEL,
