@@ -1,6 +1,8 @@
 """Inference knows nothing of ROS; ROS plumbing knows nothing of TensorRT or ONNX Runtime."""
 import ast
 from pathlib import Path
+import subprocess
+import sys
 
 import pytest
 
@@ -25,3 +27,12 @@ def test_layers_keep_to_themselves(layer, forbidden):
                 for module in imported_modules(path)
                 if module.split('.')[0] in forbidden]
     assert not offences, '\n'.join(offences)
+
+
+def test_every_tool_imports_without_vision_msgs():
+    """Only the detector's parts need vision_msgs: the CLI must start without it."""
+    child = subprocess.run(
+        [sys.executable, '-c', "import sys; sys.modules['vision_msgs'] = None; "
+         'from depth_trt_ros.tools.cli import build_parser; build_parser()'],
+        capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0, child.stderr[-2000:]
