@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import Image
 
-from depth_trt_ros.ros.bags import BagWriter
 from depth_trt_ros.ros.conversions import fill_image
 from depth_trt_ros.tools.cli import main as cli_main
-from depth_trt_ros.tools.evaluation_data import bag_samples, directory_samples, \
-    motorcycle_sample
+from depth_trt_ros.tools.evaluation_data import bag_samples, directory_samples, motorcycle_sample
+from depth_trt_ros.tools.recorded.bags import BagWriter
 
 DEPTH_M = np.linspace(0.5, 4.0, 24 * 32, dtype=np.float32).reshape(24, 32)
 

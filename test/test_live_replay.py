@@ -6,9 +6,9 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 
 from conftest import Collector
-from depth_trt_ros.ros.live_replay import publish_bag
 from depth_trt_ros.ros.qos import stream_qos
-from depth_trt_ros.ros.sample_bag import IMAGE_TOPIC, START_NS, write_sample_bag
+from depth_trt_ros.tools.recorded.live_replay import publish_bag
+from depth_trt_ros.tools.recorded.sample_bag import IMAGE_TOPIC, START_NS, write_sample_bag
 
 pytestmark = pytest.mark.ros
 FRAMES, RATE_HZ = 5, 10.0

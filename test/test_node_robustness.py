@@ -130,3 +130,23 @@ def test_broken_model_files_stop_the_node_with_the_fix(start_node, tmp_path):
         output = node.output(timeout=120)
         assert node.process.returncode == 1, output
         assert 'refusing to start' in output and BROKEN_MODELS[name][1] in output, output
+
+
+def test_a_node_whose_thread_stops_says_error_and_exits_1(ros, tmp_path):
+    """Never a silent ``active``: ERROR with the reason in /diagnostics, then exit status 1."""
+    import os
+    import subprocess
+
+    from depth_trt_ros.tools.node_process import node_command
+
+    diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 50)
+    command = node_command({'model_path': 'random:tiny', 'device': 'cpu', 'input_size': 140},
+                           '/fatal')
+    command[1:3] = [os.path.join(os.path.dirname(__file__), 'fatal_node_child.py')]
+    child = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert child.returncode == 1, child.stdout[-2000:] + child.stderr[-2000:]
+    assert 'processing thread stopped: SystemError: injected' in child.stderr + child.stdout
+    assert wait_for(lambda: any(
+        status.level == status.ERROR and 'processing thread stopped' in status.message
+        for array in diagnostics.messages for status in array.status
+        if status.hardware_id == '/fatal/depth_node'), 10), 'no ERROR in /diagnostics'

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import CompressedImage, Image
 
-from depth_trt_ros.ros.bag_replay import BagReplay, choose_image_topics, namespace_of
-from depth_trt_ros.ros.bags import BagMessage, BagReader, BagWriter
-from depth_trt_ros.ros.sample_bag import (CAMERA_INFO_TOPIC, COMPRESSED_TOPIC, FRAME_ID,
-                                          IMAGE_TOPIC, SIZE, write_sample_bag)
 from depth_trt_ros.tools.cli import main as cli_main
+from depth_trt_ros.tools.recorded.bag_replay import BagReplay, choose_image_topics, namespace_of
+from depth_trt_ros.tools.recorded.bags import BagMessage, BagReader, BagWriter
+from depth_trt_ros.tools.recorded.sample_bag import CAMERA_INFO_TOPIC, COMPRESSED_TOPIC, \
+    FRAME_ID, IMAGE_TOPIC, SIZE, write_sample_bag
 
 FRAMES = 3
 RELATIVE = '/camera/relative_inverse_depth'

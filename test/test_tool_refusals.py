@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import Image
 
-from depth_trt_ros.ros.bags import BagMessage, BagWriter
 from depth_trt_ros.ros.conversions import BadImageError, fill_image
-from depth_trt_ros.ros.sample_bag import write_sample_bag
 from depth_trt_ros.ros.wire import MalformedMessage
 from depth_trt_ros.tools import evaluation_data
 from depth_trt_ros.tools.bench.frames import bag_frames
 from depth_trt_ros.tools.cli import main as cli_main
+from depth_trt_ros.tools.recorded.bags import BagMessage, BagWriter
+from depth_trt_ros.tools.recorded.sample_bag import write_sample_bag
 from hostile import hostile_payloads
 
 TINY = ['--model', 'random:tiny', '--device', 'cpu', '--input-size', '140']

@@ -7,17 +7,15 @@ subscribes, ``detections/image`` with the boxes drawn.
 """
 from dataclasses import dataclass
 import time
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
-from depth_trt_ros.inference.backends.base import resolve_device, resolve_precision
+from depth_trt_ros.inference.detection.build import build_detector, detection_settings
 from depth_trt_ros.inference.detection.draw import draw_detections
-from depth_trt_ros.inference.detection.yolo import (Detections, DetectionSettings,
-                                                    load_class_names, load_yolo_backend,
-                                                    model_class_names, YoloDetector)
+from depth_trt_ros.inference.detection.yolo import Detections
 from depth_trt_ros.ros.camera_input import CameraInput
 from depth_trt_ros.ros.conversions import BadImageError, fill_image, message_to_pixels
 from depth_trt_ros.ros.detection_msgs import to_detection2d_array
@@ -43,42 +41,6 @@ class _Job:
     frame: object
     detections: Detections
     convert_ms: float
-
-
-def class_filter(text: str, names) -> Tuple[int, ...]:
-    """Class ids from ``'person, 2'``: names or ids; raises ValueError naming the unknown one."""
-    ids = []
-    for item in (part.strip() for part in text.split(',')):
-        if not item:
-            continue
-        if item.isdigit():
-            ids.append(int(item))
-        elif item in names:
-            ids.append(list(names).index(item))
-        else:
-            raise ValueError(f"parameter 'classes' names '{item}', which the model does not "
-                             f"know: use ids or names from {list(names)[:10]}...")
-    return tuple(ids)
-
-
-def detection_settings(config, names) -> DetectionSettings:
-    """Return what counts as a detection under ``config``; ValueError for an unknown class."""
-    return DetectionSettings(config['confidence'], config['iou'], config['max_detections'],
-                             class_filter(config['classes'], names))
-
-
-def build_detector(config, log) -> YoloDetector:
-    """Load the model ``config`` names, with the detection settings; logs the time taken."""
-    started = time.perf_counter()
-    device = resolve_device(config['device'])
-    precision = resolve_precision(config['precision'], device)
-    backend = load_yolo_backend(config['backend'], config['model_path'], device, precision)
-    names = load_class_names(config['class_names_file']) if config['class_names_file'] \
-        else model_class_names(backend)
-    detector = YoloDetector(backend, detection_settings(config, names), names)
-    log(f"{backend.name} backend on {device} ({precision}) loaded {config['model_path']} "
-        f'({len(detector.class_names)} classes) in {time.perf_counter() - started:.1f} s')
-    return detector
 
 
 class DetectorNode(ManagedNode):

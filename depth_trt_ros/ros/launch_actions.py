@@ -1,8 +1,8 @@
 """
-Launch descriptions for launch/*.launch.py, built from the pipeline tool's tables.
+Launch descriptions for launch/*.launch.py, built from the node table of :mod:`graph`.
 
 ``depth-trt-ros pipeline`` and the launch files read the same parameter file
-and the same node table (:mod:`depth_trt_ros.tools.pipeline`), so one
+and the same node table (:mod:`depth_trt_ros.ros.graph`), so one
 configuration gives the same nodes, parameters, namespace and remaps either way.
 Only imported by launch files: it needs ROS 2 ``launch`` and ``launch_ros``.
 """
@@ -15,7 +15,7 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from depth_trt_ros.tools.pipeline import configured_nodes, node_setup, OPTIONS, STAGES
+from depth_trt_ros.ros.graph import configured_nodes, node_setup, OPTIONS, STAGES
 
 PACKAGE = 'depth_trt_ros'
 

@@ -9,9 +9,9 @@ from collections import Counter
 import logging
 from typing import Callable, Iterable, Iterator, Tuple, TypeVar
 
-from depth_trt_ros.ros.bags import BagMessage
 from depth_trt_ros.ros.conversions import BadImageError
 from depth_trt_ros.ros.wire import MalformedMessage
+from depth_trt_ros.tools.recorded.bags import BagMessage
 
 Frame = TypeVar('Frame')
 

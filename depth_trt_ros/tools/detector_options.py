@@ -3,7 +3,7 @@
 
 The options are detector_node's parameters under the same names, with the
 defaults and help of its parameter table, and they become the configuration
-the node reads, so :func:`~depth_trt_ros.ros.detector_node.build_detector`
+the node reads, so :func:`~depth_trt_ros.inference.detection.build.build_detector`
 loads the model for both. The model runs on the depth model's ``--device``
 and ``--precision``.
 """

@@ -124,7 +124,7 @@ def bag_samples(path, image_topic: str, depth_topic: str) -> Iterator[Sample]:
     Messages that do not decode (malformed bytes, a frame the conversion module
     refuses) are skipped, and counted by reason in a warning.
     """
-    from depth_trt_ros.ros.bags import BagReader
+    from depth_trt_ros.tools.recorded.bags import BagReader
     from depth_trt_ros.ros.conversions import image_to_depth, message_to_pixels
     from depth_trt_ros.tools.bag_input import decoded
 

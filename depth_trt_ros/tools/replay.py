@@ -16,10 +16,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from depth_trt_ros.inference.backends.base import ModelLoadError
-from depth_trt_ros.ros.bags import BagReader, STORAGES
 from depth_trt_ros.tools.detector_options import add_detector_arguments, detector_config, \
     require_vision_msgs
 from depth_trt_ros.tools.model_options import add_model_arguments, config_from_args
+from depth_trt_ros.tools.recorded.bags import BagReader, STORAGES
 
 _LOG = logging.getLogger('replay')
 
@@ -71,7 +71,7 @@ def run(args) -> int:
 
 
 def _make_sample(args) -> int:
-    from depth_trt_ros.ros.sample_bag import write_sample_bag
+    from depth_trt_ros.tools.recorded.sample_bag import write_sample_bag
 
     frames = write_sample_bag(args.make_sample, storage=args.storage or 'sqlite3')
     _LOG.info('wrote %d frames to %s', frames, args.make_sample)
@@ -80,7 +80,7 @@ def _make_sample(args) -> int:
 
 def _replay(args) -> int:
     from depth_trt_ros.inference.service import DepthService
-    from depth_trt_ros.ros.bag_replay import BagReplay
+    from depth_trt_ros.tools.recorded.bag_replay import BagReplay
 
     if Path(args.out_bag).exists():
         _LOG.error('%s exists: choose a new output path', args.out_bag)
@@ -110,7 +110,7 @@ def _load_detector(args):
     if config is None:
         return None
     require_vision_msgs('--detector writes')
-    from depth_trt_ros.ros.detector_node import build_detector
+    from depth_trt_ros.inference.detection.build import build_detector
     try:
         return build_detector(config, _LOG.info)
     except ModelLoadError as error:
@@ -120,7 +120,7 @@ def _load_detector(args):
 def _play(args) -> int:
     from rclpy.node import Node
 
-    from depth_trt_ros.ros.live_replay import publish_bag
+    from depth_trt_ros.tools.recorded.live_replay import publish_bag
     from depth_trt_ros.ros.runtime import ros_context
 
     BagReader(args.in_bag).close()  # refuses a broken bag before ROS starts

@@ -12,9 +12,8 @@ import pytest
 import yaml
 
 from depth_trt_ros.ros.detection_params import DETECTOR_SPECS, DISTANCE_SPECS
+from depth_trt_ros.ros.graph import configured_nodes, node_setup, OPTIONS, ros_arguments, STAGES
 from depth_trt_ros.ros.params import SPECS
-from depth_trt_ros.tools.pipeline import (configured_nodes, node_setup, OPTIONS, ros_arguments,
-                                          STAGES)
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH_FILES = {'depth.launch.py': 'depth.yaml', 'depth_yolo.launch.py': 'depth_yolo.yaml'}

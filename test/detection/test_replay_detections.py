@@ -16,18 +16,18 @@ from rosbags.typesys import get_types_from_msg, get_typestore, Stores
 from sensor_msgs.msg import Image
 import vision_msgs
 
+from depth_trt_ros.inference.detection.build import build_detector
 from depth_trt_ros.inference.distance import back_project_point, robust_depth
 from depth_trt_ros.inference.estimator import DepthResult, STAGES
 from depth_trt_ros.inference.geometry import Intrinsics
-from depth_trt_ros.ros.bag_replay import BagReplay
-from depth_trt_ros.ros.bags import BagReader, BagWriter
 from depth_trt_ros.ros.conversions import fill_image, image_to_depth, message_to_pixels
 from depth_trt_ros.ros.detection_msgs import corner_box
 from depth_trt_ros.ros.detection_params import DETECTOR_SPECS, DISTANCE_SPECS
-from depth_trt_ros.ros.detector_node import build_detector
-from depth_trt_ros.ros.sample_bag import CAMERA_INFO_TOPIC, COMPRESSED_TOPIC, IMAGE_TOPIC, \
-    SAMPLE_NAMESPACE, write_sample_bag
 from depth_trt_ros.tools.cli import main as cli_main
+from depth_trt_ros.tools.recorded.bag_replay import BagReplay
+from depth_trt_ros.tools.recorded.bags import BagReader, BagWriter
+from depth_trt_ros.tools.recorded.sample_bag import CAMERA_INFO_TOPIC, COMPRESSED_TOPIC, \
+    IMAGE_TOPIC, SAMPLE_NAMESPACE, write_sample_bag
 from depth_trt_ros.tools.yolo_layout import constant_boxes_model, tiny_yolo_model
 from detection.test_yolo import BOXES, NAMES, SCORES
 

@@ -44,8 +44,8 @@ def bag_frames(path: str, topic: Optional[str], limit: int) -> List[np.ndarray]:
     Messages that do not decode are skipped and counted in a warning: a benchmark
     measures the frames it can run.
     """
-    from depth_trt_ros.ros.bag_replay import choose_image_topics
-    from depth_trt_ros.ros.bags import BagReader
+    from depth_trt_ros.tools.recorded.bag_replay import choose_image_topics
+    from depth_trt_ros.tools.recorded.bags import BagReader
 
     with BagReader(path) as reader:
         chosen = choose_image_topics(reader.topics, [topic] if topic else ())[0]

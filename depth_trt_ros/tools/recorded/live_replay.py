@@ -11,8 +11,8 @@ from typing import Callable, Sequence
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 
-from depth_trt_ros.ros.bags import BagReader, message_class
 from depth_trt_ros.ros.qos import stream_qos
+from depth_trt_ros.tools.recorded.bags import BagReader, message_class
 
 QUEUE_DEPTH = 10
 

@@ -19,14 +19,14 @@ from diagnostic_msgs.msg import DiagnosticArray
 from depth_trt_ros.inference.detection.yolo import YoloDetector
 from depth_trt_ros.inference.estimator import Outputs, require_metric
 from depth_trt_ros.inference.service import DepthService
-from depth_trt_ros.ros.bags import BagReader, BagWriter, CAMERA_INFO_TYPE, IMAGE_TYPES
-from depth_trt_ros.ros.topics import channel_prefix
 from depth_trt_ros.ros.conversions import BadImageError, message_to_pixels
 from depth_trt_ros.ros.depth_outputs import result_messages
 from depth_trt_ros.ros.diagnostics import NodeStats, to_status
 from depth_trt_ros.ros.pointcloud import intrinsics_for
-from depth_trt_ros.ros.replay_report import ReplayReport, STAGES
+from depth_trt_ros.ros.topics import channel_prefix
 from depth_trt_ros.ros.wire import MalformedMessage
+from depth_trt_ros.tools.recorded.bags import BagReader, BagWriter, CAMERA_INFO_TYPE, IMAGE_TYPES
+from depth_trt_ros.tools.recorded.replay_report import ReplayReport, STAGES
 
 
 def namespace_of(image_topic: str) -> str:
@@ -76,7 +76,7 @@ class BagReplay:
         self.detections = None
         if detector is not None:
             # Imported here: it needs vision_msgs, which a depth-only replay does not.
-            from depth_trt_ros.ros.bag_detections import BagDetections
+            from depth_trt_ros.tools.recorded.bag_detections import BagDetections
             self.detections = BagDetections(detector, service.metric)
         self.outputs = Outputs(colorized=colorized, depth_mm=depth_mm)
         self.points = points

@@ -10,8 +10,8 @@ import numpy as np
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from skimage import data
 
-from depth_trt_ros.ros.bags import BagWriter
 from depth_trt_ros.ros.conversions import fill_image
+from depth_trt_ros.tools.recorded.bags import BagWriter
 
 SAMPLE_NAMESPACE = '/camera'
 IMAGE_TOPIC = SAMPLE_NAMESPACE + '/image'

@@ -16,8 +16,8 @@ from depth_trt_ros.ros.conversions import image_to_depth
 from depth_trt_ros.ros.detection_msgs import to_detection2d_array
 from depth_trt_ros.ros.detection_params import DISTANCE_SPECS
 from depth_trt_ros.ros.locate_objects import depth_intrinsics, locate
-from depth_trt_ros.ros.replay_report import DetectionReport
 from depth_trt_ros.ros.topics import depth_topic
+from depth_trt_ros.tools.recorded.replay_report import DetectionReport
 
 BOX_SETTINGS = {name: DISTANCE_SPECS[name].default
                 for name in ('central_fraction', 'min_valid_fraction')}

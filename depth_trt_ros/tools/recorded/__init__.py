@@ -1,0 +1,1 @@
+"""Recorded data for the offline tools: rosbag2 reading and writing, replay, reports."""
