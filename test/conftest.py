@@ -45,18 +45,31 @@ def ros():
     rclpy = pytest.importorskip('rclpy')
     from rclpy.executors import MultiThreadedExecutor
 
+    from rclpy._rclpy_pybind11 import InvalidHandle
+
     context = rclpy.Context()
     rclpy.init(context=context)
     node = rclpy.create_node(f'tester_{os.getpid()}', context=context)
     executor = MultiThreadedExecutor(context=context)
     executor.add_node(node)
-    thread = threading.Thread(target=executor.spin, daemon=True)
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set() and context.ok():
+            try:
+                executor.spin_once(timeout_sec=0.1)
+            except InvalidHandle:
+                # A test closed a subscription while the executor was waiting on it (an
+                # rclpy race, seen in CI): the next wait no longer holds it, go on.
+                continue
+    thread = threading.Thread(target=spin, daemon=True)
     thread.start()
     yield node
+    stop.set()
+    thread.join(timeout=5)
     executor.shutdown()
     node.destroy_node()
     rclpy.shutdown(context=context)
-    thread.join(timeout=5)
 
 
 class NodeProcess:
