@@ -1,4 +1,6 @@
 """depth_node over real DDS: a frame in from another process, depth out."""
+import time
+
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import pytest
@@ -87,12 +89,18 @@ def test_colorized_is_computed_only_while_subscribed(graph):
     assert before['frames_colorized'] == '0'
     colorized = Collector(graph[0], Image, f'{OUTPUT}/colorized', RELIABLE)
     assert wait_for(lambda: graph[0].count_publishers(f'{OUTPUT}/colorized'), 10)
-    wait_for(lambda: False, 1.0)  # let discovery finish on the node's side too
-    send_and_wait(graph, frame_message(rgb, 2002))
-    views = colorized.wait(1, timeout=10)
+    # Until the node has seen this subscription it rightly computes no colorized view:
+    # frames go on until one comes back colorized.
+    stamps = iter(range(2002, 2100))
+
+    def colorized_frame():
+        send_and_wait(graph, frame_message(rgb, next(stamps)))
+        return colorized.messages
+    views = wait_for(colorized_frame, 30)
+    assert views, 'no colorized view while subscribed'
     assert views[-1].encoding == 'bgr8'
     assert (views[-1].height, views[-1].width) == rgb.shape[:2]
-    assert views[-1].header.stamp.sec == 2002
+    assert views[-1].header.stamp.sec >= 2002
     colorized.close()
 
 
@@ -174,12 +182,17 @@ def test_several_cameras_are_served_and_batched(ros, start_node):
               for side in cameras}
     diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 10)
     assert wait_for(lambda: all(p.get_subscription_count() for p in cameras.values()), 60)
-    wait_for(lambda: False, 1.0)
     rgb = data.astronaut()[:120, :160]
-    for stamp in range(1, 21):
+
+    def both_served():  # the node's readers have matched both cameras
+        for side, camera in cameras.items():
+            camera.publish(frame_message(rgb, 1 if side == 'left' else 101))
+        return wait_for(lambda: all(d.messages for d in depths.values()), 1.0)
+    assert wait_for(both_served, 30), 'the node never served both cameras'
+    for stamp in range(2, 21):
         for side, camera in cameras.items():
             camera.publish(frame_message(rgb, stamp if side == 'left' else 100 + stamp))
-        wait_for(lambda: False, 0.05)
+        time.sleep(0.05)  # pacing: pairs arrive together and are batched, not a wait
     for side, first in (('left', 1), ('right', 101)):
         assert depths[side].wait(1), f'no depth on {side}'
         assert all(first <= m.header.stamp.sec < first + 20 for m in depths[side].messages)
