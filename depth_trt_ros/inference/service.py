@@ -13,21 +13,15 @@ from typing import Callable, Dict
 
 import torch
 
-from depth_trt_ros.inference.backends import choose_backend, create_backend
-from depth_trt_ros.inference.backends.base import resolve_device, resolve_precision
+from depth_trt_ros.inference.backends import build_backend
 from depth_trt_ros.inference.estimator import DepthEstimator, Outputs, PendingDepth
 
 
 def build_estimator(config, log: Callable[[str], None]) -> DepthEstimator:
     """Load and warm up the estimator that ``config`` describes; logs the time taken."""
     started = time.perf_counter()
-    device = resolve_device(config.device)
-    kind = choose_backend(config.backend, config.model_path)
-    # An engine's precision was fixed when it was built: 'auto' lets the engine say.
-    precision = config.precision if kind == 'tensorrt' else \
-        resolve_precision(config.precision, device)
-    options = {'cuda_graph': config.cuda_graph} if kind in ('torch', 'tensorrt') else {}
-    backend = create_backend(kind, config.model_path, device, precision, **options)
+    backend = build_backend(config.backend, config.model_path, config.device,
+                            config.precision, config.cuda_graph)
     try:
         _check_batch(backend, config)
     except ValueError:
@@ -36,7 +30,8 @@ def build_estimator(config, log: Callable[[str], None]) -> DepthEstimator:
     estimator = DepthEstimator(backend, config.input_size, config.colormap, config.cuda_graph)
     loaded = time.perf_counter()
     estimator.warmup(*backend.warmup_frame_size)
-    log(f'{kind} backend on {device} ({backend.precision}) loaded {config.model_path} in '
+    log(f'{backend.name} backend on {backend.device} ({backend.precision}) loaded '
+        f'{config.model_path} in '
         f'{loaded - started:.1f} s, warmed up in {time.perf_counter() - loaded:.1f} s')
     return estimator
 

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import torch
 
-from depth_trt_ros.inference.backends import BACKEND_NAMES, choose_backend, create_backend
+from depth_trt_ros.inference.backends import BACKEND_NAMES, build_backend
 from depth_trt_ros.inference.backends.base import PRECISIONS
 from depth_trt_ros.inference.estimator import DepthEstimator
 from depth_trt_ros.inference.preprocess import DEFAULT_INPUT_SIZE
@@ -39,8 +39,10 @@ def register(subparsers):
     parser.add_argument('--reference-backend', choices=BACKEND_NAMES, default='auto')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
                         help='device for both (default: %(default)s)')
-    parser.add_argument('--precision', choices=PRECISIONS, default='fp32')
-    parser.add_argument('--reference-precision', choices=PRECISIONS, default='fp32')
+    # auto as in the node: fp16 on CUDA, fp32 on the CPU, an engine's own precision.
+    parser.add_argument('--precision', choices=('auto',) + PRECISIONS, default='auto')
+    parser.add_argument('--reference-precision', choices=('auto',) + PRECISIONS,
+                        default='fp32')
     parser.add_argument('--input-size', type=int, default=DEFAULT_INPUT_SIZE)
     parser.add_argument('--tolerance', type=float, default=0.02,
                         help='largest relative error accepted per image (default: %(default)s)')
@@ -102,23 +104,24 @@ def default_images() -> List[Tuple[str, np.ndarray]]:
 
 
 def _estimate_all(backend_name, model, device, precision, input_size, images):
-    estimator = DepthEstimator(create_backend(backend_name, model, device, precision),
-                               input_size)
+    """Return the depth of every image and the backend that made it (auto resolved)."""
+    backend = build_backend(backend_name, model, device, precision)
+    estimator = DepthEstimator(backend, input_size)
     try:
-        return [estimator.estimate(image).depth for _, image in images]
+        return [estimator.estimate(image).depth for _, image in images], backend.info()
     finally:
         estimator.close()
 
 
 def run(args) -> int:
     images = load_images(args.images) if args.images else default_images()
-    tested = _estimate_all(args.backend, args.model, args.device, args.precision,
-                           args.input_size, images)
-    trusted = _estimate_all(args.reference_backend, args.reference, args.device,
-                            args.reference_precision, args.input_size, images)
-    print(f'{args.model} ({choose_backend(args.backend, args.model)}, {args.precision}) vs '
-          f'{args.reference} ({choose_backend(args.reference_backend, args.reference)}, '
-          f'{args.reference_precision}) on {args.device}')
+    tested, tested_by = _estimate_all(args.backend, args.model, args.device, args.precision,
+                                      args.input_size, images)
+    trusted, trusted_by = _estimate_all(args.reference_backend, args.reference, args.device,
+                                        args.reference_precision, args.input_size, images)
+    print(f'{args.model} ({tested_by.backend}, {tested_by.precision}) vs '
+          f'{args.reference} ({trusted_by.backend}, {trusted_by.precision}) on '
+          f'{tested_by.device}')
     print(f"{'image':24} {'relative':>10} {'max abs (normalised)':>22}")
     errors = [compare_depth(depth, reference) for depth, reference in zip(tested, trusted)]
     for (name, _), error in zip(images, errors):

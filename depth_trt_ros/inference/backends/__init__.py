@@ -1,12 +1,16 @@
 """
 Backend selection: the node names a backend, this module builds it.
 
-Runtimes are imported only when chosen, so a machine without TensorRT or
-ONNX Runtime can still run the others.
+:func:`build_backend` is the one way from settings (as the nodes' parameters
+name them, ``auto`` included) to a backend: the nodes, bench, verify, replay
+and evaluate all call it, so an ``auto`` means the same everywhere. Runtimes
+are imported only when chosen, so a machine without TensorRT or ONNX Runtime
+can still run the others.
 """
 from pathlib import Path
 
-from depth_trt_ros.inference.backends.base import Backend, ModelLoadError
+from depth_trt_ros.inference.backends.base import Backend, ModelLoadError, resolve_device, \
+    resolve_precision
 
 BACKEND_NAMES = ('auto', 'tensorrt', 'onnxruntime', 'torch')
 ENGINE_SUFFIXES = ('.engine', '.plan', '.trt')
@@ -49,4 +53,23 @@ def create_backend(kind: str, model: str, device: str = 'cpu', precision: str = 
     return TensorRTBackend(model, device, precision, **options)
 
 
-__all__ = ['Backend', 'BACKEND_NAMES', 'ModelLoadError', 'choose_backend', 'create_backend']
+def build_backend(kind: str, model: str, device: str = 'auto', precision: str = 'auto',
+                  cuda_graph: bool = True, **options) -> Backend:
+    """
+    Build the backend that these settings describe, resolving every ``auto``.
+
+    ``device`` auto is the first CUDA device where there is one; ``precision``
+    auto is fp16 on CUDA and fp32 on the CPU, except for a TensorRT engine,
+    whose precision was fixed when it was built (auto takes the engine's).
+    """
+    device = resolve_device(device)
+    kind = choose_backend(kind, model)
+    if kind != 'tensorrt':
+        precision = resolve_precision(precision, device)
+    if kind in ('torch', 'tensorrt'):
+        options.setdefault('cuda_graph', cuda_graph)
+    return create_backend(kind, model, device, precision, **options)
+
+
+__all__ = ['Backend', 'BACKEND_NAMES', 'ModelLoadError', 'build_backend', 'choose_backend',
+           'create_backend']

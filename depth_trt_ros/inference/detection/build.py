@@ -8,7 +8,6 @@ alike. Nothing here knows about ROS.
 import time
 from typing import Tuple
 
-from depth_trt_ros.inference.backends.base import resolve_device, resolve_precision
 from depth_trt_ros.inference.detection.class_names import load_class_names
 from depth_trt_ros.inference.detection.yolo import DetectionSettings, load_yolo_backend, \
     model_class_names, YoloDetector
@@ -39,12 +38,12 @@ def detection_settings(config, names) -> DetectionSettings:
 def build_detector(config, log) -> YoloDetector:
     """Load the model ``config`` names, with the detection settings; logs the time taken."""
     started = time.perf_counter()
-    device = resolve_device(config['device'])
-    precision = resolve_precision(config['precision'], device)
-    backend = load_yolo_backend(config['backend'], config['model_path'], device, precision)
+    backend = load_yolo_backend(config['backend'], config['model_path'], config['device'],
+                                config['precision'])
     names = load_class_names(config['class_names_file']) if config['class_names_file'] \
         else model_class_names(backend)
     detector = YoloDetector(backend, detection_settings(config, names), names)
-    log(f"{backend.name} backend on {device} ({precision}) loaded {config['model_path']} "
+    log(f"{backend.name} backend on {backend.device} ({backend.precision}) loaded "
+        f"{config['model_path']} "
         f'({len(detector.class_names)} classes) in {time.perf_counter() - started:.1f} s')
     return detector

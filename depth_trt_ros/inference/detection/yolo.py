@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from depth_trt_ros.inference.backends import choose_backend, create_backend, is_torchscript
+from depth_trt_ros.inference.backends import build_backend, choose_backend, is_torchscript
 from depth_trt_ros.inference.backends.base import Backend, ModelLoadError
 # load_class_names is re-exported: the detector node and tools import it from here.
 from depth_trt_ros.inference.detection.class_names import (load_class_names,  # noqa: F401
@@ -116,7 +116,7 @@ def _backend_options(kind: str) -> Dict[str, object]:
                 'how_to_export': HOW_TO_EXPORT}
     if kind == 'torch':
         return {'how_to_export': HOW_TO_EXPORT}
-    return {'cuda_graph': True}
+    return {}
 
 
 def load_yolo_backend(kind: str, model_path: str, device: str, precision: str) -> Backend:
@@ -133,7 +133,7 @@ def load_yolo_backend(kind: str, model_path: str, device: str, precision: str) -
     if kind == 'torch' and not is_torchscript(model_path):
         raise ModelLoadError(f"YOLO model '{model_path}' is none of .onnx, .torchscript or "
                              f".engine: export it {HOW_TO_EXPORT}")
-    backend = create_backend(kind, model_path, device, precision, **_backend_options(kind))
+    backend = build_backend(kind, model_path, device, precision, **_backend_options(kind))
     try:
         model_class_names(backend)
         network_size_from(backend)

@@ -5,19 +5,15 @@ from typing import Dict, List
 import numpy as np
 import torch
 
-from depth_trt_ros.inference.backends import choose_backend, create_backend
-from depth_trt_ros.inference.backends.base import resolve_device, resolve_precision
+from depth_trt_ros.inference.backends import build_backend
 from depth_trt_ros.inference.estimator import DepthEstimator, StageClock
 from depth_trt_ros.tools.bench.stats import percentiles
 
 
 def build(args) -> DepthEstimator:
     """Build the estimator the node would build from these settings, without warm-up."""
-    device = resolve_device(args.device)
-    precision = resolve_precision(args.precision, device)
-    kind = choose_backend(args.backend, args.model)
-    options = {'cuda_graph': args.cuda_graph} if kind in ('torch', 'tensorrt') else {}
-    backend = create_backend(kind, args.model, device, precision, **options)
+    backend = build_backend(args.backend, args.model, args.device, args.precision,
+                            args.cuda_graph)
     return DepthEstimator(backend, args.input_size, cuda_graph=args.cuda_graph)
 
 
