@@ -21,6 +21,7 @@ from typing import Callable, Dict, Iterable, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.duration import Duration
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 
 from depth_trt_ros.ros.diagnostics import diagnostic_array, NodeStats, to_status
@@ -183,6 +184,8 @@ class ManagedNode(LifecycleNode):
                                 'restart the node')
         try:
             self._publish_diagnostics()
+            # The ERROR must reach the supervisor before the process (and its writer) is gone.
+            self._diagnostics.wait_for_all_acked(Duration(seconds=2))
         finally:
             self.context.try_shutdown()
 
