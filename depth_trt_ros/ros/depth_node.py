@@ -61,6 +61,7 @@ class DepthNode(ManagedNode):
         self._mailbox = Mailbox()
         self._pipeline = None
         self._reload = ModelReload(self)
+        self.add_post_set_parameters_callback(self._reload.launch_pending)
         self.start_if_autostart()
 
     # lifecycle -------------------------------------------------------------

@@ -38,16 +38,24 @@ class ModelReload:
     def __init__(self, node):
         self._node = node
         self._thread: Optional[threading.Thread] = None
+        self._pending: Optional[threading.Thread] = None
         self._started = 0.0
         self._loading = ''
         self._failure: Optional[str] = None
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._pending is not None or (
+            self._thread is not None and self._thread.is_alive())
 
     def start(self, config, changes: Dict[str, object]) -> Optional[str]:
-        """Start loading the model of ``config`` (``changes`` made it); else say why not."""
+        """
+        Accept loading the model of ``config`` (``changes`` made it); else say why not.
+
+        The load begins in :meth:`launch_pending`, once rclpy has stored the
+        new values: a load that fails at once sets them back, and that must
+        not be overwritten by the change still being stored.
+        """
         if self.busy:
             return (f'rejected: {self._loading} is still loading '
                     f'({time.monotonic() - self._started:.0f} s so far); set it again when '
@@ -55,10 +63,16 @@ class ModelReload:
         self._loading = ', '.join(f'{name}={value}' for name, value in changes.items())
         self._failure = None
         self._started = time.monotonic()
-        self._thread = threading.Thread(target=self._load, args=(config, changes),
-                                        name='model-reload', daemon=True)
-        self._thread.start()
+        self._pending = threading.Thread(target=self._load, args=(config, changes),
+                                         name='model-reload', daemon=True)
         return None
+
+    def launch_pending(self, _stored=None):
+        """Post-set-parameters callback: begin the load that :meth:`start` accepted."""
+        thread, self._pending = self._pending, None
+        if thread is not None:
+            self._thread = thread
+            thread.start()
 
     def _load(self, config, changes: Dict[str, object]):
         node = self._node
