@@ -37,13 +37,28 @@ def call(node, srv_type, name, request, timeout=60.0):
         node.destroy_client(client)
 
 
-def state(node) -> str:
-    return call(node, GetState, f'{NODE}/get_state', GetState.Request()).current_state.label
+def state(node, name: str = NODE) -> str:
+    return call(node, GetState, f'{name}/get_state', GetState.Request()).current_state.label
 
 
-def transition(node, transition_id: int) -> bool:
+def transition(node, transition_id: int, name: str = NODE) -> bool:
     request = ChangeState.Request(transition=Transition(id=transition_id))
-    return call(node, ChangeState, f'{NODE}/change_state', request).success
+    return call(node, ChangeState, f'{name}/change_state', request).success
+
+
+# From each state, the transition one step nearer to unconfigured or to active.
+TOWARDS = {'unconfigured': {'active': Transition.TRANSITION_CONFIGURE},
+           'inactive': {'active': Transition.TRANSITION_ACTIVATE,
+                        'unconfigured': Transition.TRANSITION_CLEANUP},
+           'active': {'unconfigured': Transition.TRANSITION_DEACTIVATE}}
+
+
+def bring_to(node, target: str, name: str = NODE):
+    """Walk the node ``name`` to ``target`` from whatever state an earlier test left."""
+    current = state(node, name)
+    while current != target:
+        assert transition(node, TOWARDS[current][target], name), f'{current} -> {target}'
+        current = state(node, name)
 
 
 def rss_mb(diagnostics) -> float:
@@ -71,7 +86,7 @@ def send_frames(publisher, first_stamp: int, count: int = 3):
 
 def test_transitions_and_frames_flow_only_when_active(lifecycle):
     node, publisher, depth, diagnostics, process = lifecycle
-    assert state(node) == 'unconfigured'
+    bring_to(node, 'unconfigured')
 
     assert transition(node, Transition.TRANSITION_CONFIGURE)
     assert state(node) == 'inactive'
@@ -140,6 +155,7 @@ def status_message(diagnostics) -> str:
 
 def test_parameter_change_reloads_or_is_rejected_whole(lifecycle, broken_model):
     node = lifecycle[0]
+    bring_to(node, 'active')
     running = get_param(node, 'model_path')
     missing = set_params(node, model_path='/nonexistent/model.onnx')
     assert not missing.successful and 'no file' in missing.reason
@@ -165,8 +181,10 @@ def test_parameter_change_reloads_or_is_rejected_whole(lifecycle, broken_model):
     assert lifecycle[4].process.poll() is None
 
 
-def test_shutdown_from_active(lifecycle):
-    node = lifecycle[0]
-    assert state(node) == 'active'
-    assert transition(node, Transition.TRANSITION_ACTIVE_SHUTDOWN)
-    assert state(node) == 'finalized'
+def test_shutdown_from_active(ros, start_node):
+    """On a node of its own, which no other test may use after it ended."""
+    name = '/lifecycle_shutdown/depth_node'
+    start_node(dict(PARAMS, model_path='random:tiny'), '/lifecycle_shutdown')
+    bring_to(ros, 'active', name)
+    assert transition(ros, Transition.TRANSITION_ACTIVE_SHUTDOWN, name)
+    assert state(ros, name) == 'finalized'
