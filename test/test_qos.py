@@ -71,11 +71,25 @@ def test_silence_says_there_is_no_publisher(start_node, diagnostics):
     assert f'{namespace}/image' in status.message
 
 
-@pytest.mark.parametrize('camera_reliability', ['reliable', 'best_effort'])
-def test_every_vga_frame_at_30hz_is_served_or_counted(ros, start_node, diagnostics,
-                                                      camera_reliability):
-    """Default parameters; the node must account for every frame it could know of."""
-    namespace = f'/qos_vga_{camera_reliability}'
+COUNTERS = ('published', 'dropped', 'bad', 'skipped', 'failed', 'lost_in_transport')
+
+
+def counted(values) -> int:
+    return sum(int(values.get(f'frames_{counter}', 0)) for counter in COUNTERS)
+
+
+@pytest.mark.parametrize('camera_reliability, size', [
+    ('reliable', (480, 640)), ('best_effort', (240, 320)), ('best_effort', (480, 640))])
+def test_every_frame_at_30hz_is_served_or_counted(ros, start_node, diagnostics,
+                                                  camera_reliability, size):
+    """
+    Default parameters; the node must account for every frame it could know of.
+
+    Over Fast DDS's default transports a best-effort 320x240 frame (230 kB)
+    arrives and a 640x480 one (920 kB) mostly does not (README, "Large images
+    and DDS"): the first must be served, the second counted as lost.
+    """
+    namespace = f'/qos_{camera_reliability}_{size[1]}x{size[0]}'
     start_node(TINY, namespace)
     camera = ros.create_publisher(Image, f'{namespace}/image',
                                   stream_qos(camera_reliability, 5))
@@ -83,41 +97,56 @@ def test_every_vga_frame_at_30hz_is_served_or_counted(ros, start_node, diagnosti
     # Let the node's auto QoS see this publisher and settle on its reliability.
     assert wait_for(lambda: status_of(diagnostics, namespace)[1].get('input_reliability')
                     == camera_reliability, 15)
-    time.sleep(1.5)
-    sent = 0
-    for _ in range(60):
-        sent += 1
-        camera.publish(vga_frame(sent))
-        time.sleep(1 / 30)
+    time.sleep(1.5)  # the node's re-subscription settles: not a wait for a condition
+    pixels = VGA[:size[0], :size[1]].copy()
+    sent = 60
+    for stamp in range(1, sent + 1):
+        msg = fill_image(Image(), pixels, 'rgb8')
+        msg.header.stamp.sec = stamp
+        camera.publish(msg)
+        time.sleep(1 / 30)  # pacing: a 30 Hz camera
 
-    if camera_reliability == 'best_effort' and not wait_for(
-            lambda: status_of(diagnostics, namespace)[1].get('input_sequence_last'), 10):
-        # Best-effort VGA frames over default DDS transports may all be lost: then
-        # nothing could be counted, and the node must say that messages do not arrive.
-        status = wait_for(lambda: 'no message arrives' in (
-            status_of(diagnostics, namespace)[0] or DiagnosticStatus()).message
-            and status_of(diagnostics, namespace)[0], 15)
-        assert status and status.level == DiagnosticStatus.WARN
+    def sequence(values):
+        return [int(values.get(f'input_sequence_{end}', 0)) for end in ('first', 'last')]
+
+    if camera_reliability == 'best_effort' and size == (480, 640):
+        # Nothing may be lost silently: what did not arrive is counted from DDS's message-
+        # lost events (all 60 on Kilted; on Jazzy some arrive and not every loss before the
+        # first arrival is reported), and said in the status.
+        def reported():
+            values = status_of(diagnostics, namespace)[1]
+            first, last = sequence(values)
+            lost = int(values.get('frames_lost_in_transport', 0))
+            return ((lost or counted(values) >= 0.9 * sent)
+                    and counted(values) >= last - first + 1 and values)
+        values = wait_for(reported, 30)
+        assert values, ' '.join(f'{key}={value}' for key, value in
+                                status_of(diagnostics, namespace)[1].items()
+                                if key.startswith(('frames_', 'input_')))
+        assert counted(values) <= sent, values
+        if int(values['frames_lost_in_transport']):
+            status = status_of(diagnostics, namespace)[0]
+            assert 'lost in transport' in status.message, status.message
+            assert status.level == DiagnosticStatus.WARN
         return
-
-    counters = ('published', 'dropped', 'bad', 'skipped', 'failed', 'lost_in_transport')
 
     def settled():
         values = status_of(diagnostics, namespace)[1]
-        first, last = (int(values.get(f'input_sequence_{end}', 0)) for end in ('first', 'last'))
-        counted = sum(int(values.get(f'frames_{k}', 0)) for k in counters)
-        return last and counted >= last - first + 1 and values
+        first, last = sequence(values)
+        return last and counted(values) >= last - first + 1 and values
     values = wait_for(settled, 30)
     assert values, status_of(diagnostics, namespace)[1]
     first, last = int(values['input_sequence_first']), int(values['input_sequence_last'])
-    counted = sum(int(values[f'frames_{k}']) for k in counters)
     lost = int(values['frames_lost_in_transport'])
     assert last <= sent
     if camera_reliability == 'reliable':
-        assert counted == last - first + 1, values
+        assert counted(values) == last - first + 1, values
         assert (first, last, lost) == (1, sent, 0), values
     else:  # DDS may also report frames lost before the first one that arrived
-        assert last - first + 1 <= counted <= sent, values
+        assert last - first + 1 <= counted(values) <= sent, values
+        # Arrived through DDS: all but the lost (the node may drop some, being slower).
+        assert counted(values) - lost >= 0.9 * sent, ' '.join(
+            f'{key}={value}' for key, value in values.items() if key.startswith('frames_'))
 
 
 def test_a_camera_faster_than_the_model_costs_only_the_frames_served(
@@ -136,12 +165,9 @@ def test_a_camera_faster_than_the_model_costs_only_the_frames_served(
 
     def settled():
         values = status_of(diagnostics, namespace)[1]
-        counted = sum(int(values.get(f'frames_{k}', 0)) for k in
-                      ('published', 'dropped', 'bad', 'skipped', 'failed',
-                       'lost_in_transport'))
         first, last = (int(values.get(f'input_sequence_{end}', 0)) for end in ('first', 'last'))
         # Frames sent before the reliable match completed may never reach the node.
-        return last == sent and counted == last - first + 1 and values
+        return last == sent and counted(values) == last - first + 1 and values
     values = wait_for(settled, 60)
     assert values, {k: int(v) for k, v in status_of(diagnostics, namespace)[1].items()
                     if k.startswith(('frames_', 'input_sequence'))}
