@@ -1,4 +1,6 @@
 """depth_node over real DDS: a frame in from another process, depth out."""
+import os
+import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -207,3 +209,33 @@ def test_several_cameras_are_served_and_batched(ros, start_node):
     assert int(values['inference_calls']) < int(values['frames_published'])
     for side in depths:
         assert int(values[f'frames_published[{side}]']) == len(depths[side].messages)
+
+
+def test_frames_outside_the_engine_profile_are_counted_and_the_rest_served(ros, start_node):
+    namespace = '/narrow_engine'
+    test_dir = os.path.dirname(__file__)
+    node = start_node({'model_path': 'random:tiny', 'device': 'cpu', 'input_size': 140},
+                      namespace, module='narrow_engine_child',
+                      env={'PYTHONPATH': os.pathsep.join([test_dir, *sys.path])})
+    image_pub = ros.create_publisher(Image, f'{namespace}/image', RELIABLE)
+    depth = Collector(ros, Image, f'{namespace}/relative_inverse_depth', RELIABLE)
+    diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 10)
+    assert wait_for(lambda: image_pub.get_subscription_count() > 0, 60), node.log_so_far()
+    rgb = data.astronaut()
+    stamps = iter(range(1, 10**6))
+
+    def served(width):
+        msg = frame_message(rgb[:72, :width], next(stamps))
+        image_pub.publish(msg)
+        return wait_for(lambda: [m for m in depth.messages
+                                 if m.header.stamp == msg.header.stamp], 1.0)
+    assert wait_for(lambda: served(96), 30), 'a frame inside the profile was not served'
+    for _ in range(3):
+        assert not served(128), 'a frame outside the profile was served'
+
+    def values():
+        return diagnostic_values(diagnostics.messages, namespace)[1]
+    assert wait_for(lambda: values().get('bad_outside_engine_profile') == '3', 10), values()
+    assert values().get('frames_failed', '0') == '0', values()
+    assert '128 px wide frames are outside' in node.log_so_far()
+    assert served(96), 'the node stopped serving after refusing frames'

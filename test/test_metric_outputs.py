@@ -24,7 +24,7 @@ class KnownDepthBackend(Backend):
 
     def __init__(self):
         super().__init__(torch.device('cpu'), 'fp32')
-        self.metric = True
+        self.model_metadata = {'depth_estimation_type': 'metric'}
 
     def infer(self, pixel_values):
         batch, _, height, width = pixel_values.shape

@@ -157,7 +157,8 @@ def _engine_file(tmp_path, **changes):
 
 def test_infer_binds_reuses_buffers_and_rebinds_on_shape_change(stand_in, tmp_path):
     backend = TensorRTBackend(str(_engine_file(tmp_path)), 'cuda', 'fp32')
-    assert backend.metric and backend.max_depth == 20.0
+    assert backend.model_metadata['depth_estimation_type'] == 'metric'
+    assert float(backend.model_metadata['max_depth']) == 20.0
     for shape in ((1, 3, 518, 686), (1, 3, 518, 686), (2, 3, 518, 924), (1, 3, 518, 686)):
         pixels = torch.randn(shape, device='cuda')
         depth = backend.infer(pixels)
@@ -251,7 +252,8 @@ def test_engines_without_sidecar_load_with_a_warning_at_their_size(foreign_engin
                                       cuda_graph=True)
         assert 'TensorRT version, GPU, build precision' in caplog.text
         assert f'height {size[0]}-{size[0]}' in caplog.text
-        assert backend.fixed_input_size == size and not backend.metric
+        assert backend.fixed_input_size == size
+        assert 'depth_estimation_type' not in backend.model_metadata
         assert backend.info().detail['unchecked'] == 'TensorRT version, GPU, build precision'
         estimator = DepthEstimator(backend, 518)
         result = estimator.estimate(frame)

@@ -15,8 +15,9 @@ from pathlib import Path
 import shlex
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from depth_trt_ros.inference.backends.base import ModelLoadError
+from depth_trt_ros.inference.backends.base import ModelLoadError, UnsupportedFrameSize
 from depth_trt_ros.inference.engine_profile import EngineProfile
+from depth_trt_ros.inference.model import DEPTH_TYPE_KEY
 from depth_trt_ros.inference.preprocess import network_input_size
 
 SCHEMA_VERSION = 1
@@ -78,9 +79,9 @@ class EngineMetadata:
                                  f'{_REBUILD_HINT}') from error
         return cls(**values)
 
-    @property
-    def metric(self) -> bool:
-        return self.depth_estimation_type == 'metric'
+    def depth_facts(self) -> Dict[str, str]:
+        """Return the depth keys of the model metadata, as an ONNX export stores them."""
+        return {DEPTH_TYPE_KEY: self.depth_estimation_type, 'max_depth': str(self.max_depth)}
 
     def rebuild_command(self) -> str:
         """Return the export command that rebuilds this engine where it runs (DIR to fill in)."""
@@ -172,7 +173,7 @@ def check_runtime(metadata: EngineMetadata, module_name: str, version: str,
 def check_input_shape(metadata: EngineMetadata, shape: Sequence[int]):
     """Refuse a ``pixel_values`` shape outside the engine's optimization profile."""
     if not metadata.profile.contains(shape):
-        raise ModelLoadError(
+        raise UnsupportedFrameSize(
             f'input shape {tuple(shape)} is outside the engine profile '
             f'({metadata.profile.describe()}): rebuild with --camera WIDTHxHEIGHT for this '
             f'camera (and --max-batch for larger batches), e.g. '

@@ -15,7 +15,7 @@ flight: each owns a set of pinned host buffers until it is collected.
 """
 from dataclasses import dataclass, field
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import torch
@@ -23,10 +23,13 @@ import torch
 from depth_trt_ros.inference.backends.base import Backend, CudaGraphRunner, TensorBuffers
 from depth_trt_ros.inference.geometry import back_project, Intrinsics, mark_invalid, pack_rgb, \
     to_millimetres
+from depth_trt_ros.inference.model import is_metric_metadata
 from depth_trt_ros.inference.postprocess import colorize, colormap_lut, resize_depth
 from depth_trt_ros.inference.preprocess import DEFAULT_INPUT_SIZE, Preprocessor
 
 STAGES = ('preprocess', 'infer', 'postprocess')
+# Frame sizes known to fit the backend; a stream of ever new sizes only refills the set.
+MAX_REMEMBERED_SIZES = 64
 
 
 @dataclass
@@ -96,6 +99,7 @@ class DepthEstimator:
         self.backend = backend
         self.device = backend.device
         self.input_size = input_size
+        self._accepted_sizes: Set[Tuple[int, int]] = set()
         self.preprocess = Preprocessor(input_size, self.device, backend.input_dtype,
                                        backend.fixed_input_size)
         self._lut = None
@@ -117,7 +121,7 @@ class DepthEstimator:
 
     @property
     def metric(self) -> bool:
-        return self.backend.metric
+        return is_metric_metadata(self.backend.model_metadata)
 
     @property
     def asynchronous(self) -> bool:
@@ -131,6 +135,15 @@ class DepthEstimator:
         else:
             # In place: captured postprocessing graphs read this very tensor.
             self._lut.copy_(lut)
+
+    def check_frame_size(self, height: int, width: int):
+        """Raise UnsupportedFrameSize unless the backend takes frames of this size."""
+        if (height, width) in self._accepted_sizes:
+            return
+        self.backend.check_frame_size(height, width, self.input_size)
+        if len(self._accepted_sizes) >= MAX_REMEMBERED_SIZES:
+            self._accepted_sizes.clear()
+        self._accepted_sizes.add((height, width))
 
     def network_size(self, height: int, width: int):
         return self.preprocess.network_size(height, width)
@@ -158,6 +171,7 @@ class DepthEstimator:
         height, width = frames[0].shape[:2]
         if any(f.shape != frames[0].shape for f in frames):
             raise ValueError('frames in one batch must have the same shape')
+        self.check_frame_size(height, width)
         if (outputs.depth_mm or outputs.intrinsics) and not self.metric:
             raise ValueError('millimetres and point clouds need a metric depth model')
         host = self._idle_host_buffers.pop() if self._idle_host_buffers else \

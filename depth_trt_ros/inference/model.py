@@ -10,6 +10,7 @@ import logging
 import os
 from pathlib import Path
 import socket
+from typing import Dict
 from urllib.parse import urlparse
 
 import torch
@@ -103,5 +104,23 @@ def reachable_or_random(reference: str = DEFAULT_MODEL, fallback: str = RANDOM_P
                           'real depth)')
 
 
-def is_metric(model) -> bool:
-    return getattr(model.config, 'depth_estimation_type', 'relative') == 'metric'
+DEPTH_TYPE_KEY = 'depth_estimation_type'
+
+
+def depth_metadata(model) -> Dict[str, str]:
+    """
+    Return the depth facts of a transformers model as the key/value text formats store.
+
+    ONNX exports keep them in metadata_props and the torch backend reports
+    them as its ``model_metadata``, so :func:`is_metric_metadata` reads them
+    the same way whatever runs the model.
+    """
+    config = model.config
+    return {DEPTH_TYPE_KEY: getattr(config, DEPTH_TYPE_KEY, 'relative'),
+            'max_depth': str(float(getattr(config, 'max_depth', 1.0))),
+            'source_model': str(getattr(model, 'name_or_path', ''))}
+
+
+def is_metric_metadata(metadata: Dict[str, str]) -> bool:
+    """Whether a model's metadata says it gives metres (else relative inverse depth)."""
+    return metadata.get(DEPTH_TYPE_KEY) == 'metric'

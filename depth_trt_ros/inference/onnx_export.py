@@ -7,6 +7,7 @@ import warnings
 import torch
 
 from depth_trt_ros.inference.backends.base import INPUT_NAME, OUTPUT_NAME
+from depth_trt_ros.inference.model import depth_metadata
 from depth_trt_ros.inference.preprocess import PATCH_MULTIPLE
 
 DEFAULT_OPSET = 18
@@ -85,11 +86,7 @@ def _write_metadata(path: Path, model):
     import onnx
 
     proto = onnx.load(str(path))
-    config = model.config
-    entries = {'depth_estimation_type': getattr(config, 'depth_estimation_type', 'relative'),
-               'max_depth': str(float(getattr(config, 'max_depth', 1.0))),
-               'source_model': str(getattr(model, 'name_or_path', ''))}
     del proto.metadata_props[:]
-    for key, value in entries.items():
+    for key, value in depth_metadata(model).items():
         proto.metadata_props.add(key=key, value=value)
     onnx.save(proto, str(path))

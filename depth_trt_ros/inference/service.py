@@ -13,7 +13,7 @@ from typing import Callable, Dict
 
 import torch
 
-from depth_trt_ros.inference.backends import build_backend
+from depth_trt_ros.inference.backends import build_backend, ModelLoadError
 from depth_trt_ros.inference.estimator import DepthEstimator, Outputs, PendingDepth
 
 
@@ -24,7 +24,9 @@ def build_estimator(config, log: Callable[[str], None]) -> DepthEstimator:
                             config.precision, config.cuda_graph)
     try:
         _check_batch(backend, config)
-    except ValueError:
+        # The engine's input size (when it records one) against the node's.
+        backend.check_frame_size(*backend.warmup_frame_size, config.input_size)
+    except (ValueError, ModelLoadError):
         backend.close()
         raise
     estimator = DepthEstimator(backend, config.input_size, config.colormap, config.cuda_graph)

@@ -16,6 +16,7 @@ from typing import Iterable, List, Optional
 
 from rclpy.lifecycle import State, TransitionCallbackReturn
 
+from depth_trt_ros.inference.backends import UnsupportedFrameSize
 from depth_trt_ros.inference.estimator import DepthResult, PendingDepth
 from depth_trt_ros.inference.service import DepthService
 from depth_trt_ros.ros import params
@@ -192,6 +193,12 @@ class DepthNode(ManagedNode):
                 try:
                     pending = self.service.launch_batch([f.pixels.array for f in batch],
                                                         outputs, bgr)
+                except UnsupportedFrameSize as error:
+                    for frame in batch:
+                        self.stats.bad('outside_engine_profile', frame.channel.label)
+                    self.get_logger().warning(f'frame(s) skipped: {error}',
+                                              throttle_duration_sec=THROTTLE_S)
+                    continue
                 except Exception as error:  # noqa: B902 - e.g. device out of memory
                     self._failed([f.channel.label for f in batch], error)
                     continue

@@ -10,7 +10,7 @@ can still run the others.
 from pathlib import Path
 
 from depth_trt_ros.inference.backends.base import Backend, ModelLoadError, resolve_device, \
-    resolve_precision
+    resolve_precision, UnsupportedFrameSize
 
 BACKEND_NAMES = ('auto', 'tensorrt', 'onnxruntime', 'torch')
 ENGINE_SUFFIXES = ('.engine', '.plan', '.trt')
@@ -72,4 +72,4 @@ def build_backend(kind: str, model: str, device: str = 'auto', precision: str = 
 
 
 __all__ = ['Backend', 'BACKEND_NAMES', 'ModelLoadError', 'build_backend', 'choose_backend',
-           'create_backend']
+           'create_backend', 'UnsupportedFrameSize']

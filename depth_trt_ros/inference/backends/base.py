@@ -22,6 +22,10 @@ class ModelLoadError(RuntimeError):
     """A model or engine file cannot be used; the message says what to fix."""
 
 
+class UnsupportedFrameSize(ModelLoadError):
+    """Frames of this size are outside what the model was built for (an engine's profile)."""
+
+
 def parse_device(device: str) -> torch.device:
     """Turn ``cuda``, ``cuda:1`` or ``cpu`` into a device, refusing what cannot run."""
     try:
@@ -185,10 +189,9 @@ class Backend(ABC):
         self.device = device
         self.precision = precision
         self.input_dtype = torch_dtype(precision)
-        self.metric = False
-        self.max_depth: Optional[float] = None
         # Key/value metadata stored with the model (ONNX metadata_props, ultralytics'
-        # JSON in TorchScript and engines), e.g. class names.
+        # JSON in TorchScript and engines, an engine sidecar's depth facts): class
+        # names, depth type. The depth and detection code read their own keys.
         self.model_metadata: Dict[str, str] = {}
         # (height, width) of an engine built for one input size only: the
         # preprocessing resizes every frame to it.
@@ -206,6 +209,14 @@ class Backend(ABC):
     @abstractmethod
     def info(self) -> BackendInfo:
         """Describe the backend for logs and diagnostics."""
+
+    def check_frame_size(self, height: int, width: int, input_size: int, batch: int = 1):
+        """
+        Raise UnsupportedFrameSize for camera frames this backend cannot take.
+
+        ``input_size`` is the node's resize rule; most backends take any size,
+        an engine only what its profile covers.
+        """
 
     def close(self):
         """Release runtime resources; the default has none to release."""

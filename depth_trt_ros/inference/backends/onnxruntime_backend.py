@@ -118,8 +118,6 @@ class OnnxRuntimeBackend(Backend):
                 'is fp32: export with --precision fp16 or set precision to fp32')
         self.model_path = str(path)
         self.model_metadata = dict(self.session.get_modelmeta().custom_metadata_map)
-        self.metric = self.model_metadata.get('depth_estimation_type') == 'metric'
-        self.max_depth = float(self.model_metadata['max_depth']) if self.metric else None
         self._buffers = TensorBuffers(device)
         self._binding = self.session.io_binding() if device.type == 'cuda' else None
 

@@ -20,7 +20,8 @@ import torch
 from depth_trt_ros.inference import tensorrt_runtime
 from depth_trt_ros.inference.backends.base import (Backend, BackendInfo, CudaGraphRunner,
                                                    ModelLoadError, parse_device,
-                                                   resolve_precision, TensorBuffers)
+                                                   resolve_precision, TensorBuffers,
+                                                   UnsupportedFrameSize)
 from depth_trt_ros.inference.engine_file import read_engine_file
 from depth_trt_ros.inference.engine_io import deserialize_engine, read_engine_io
 from depth_trt_ros.inference.engine_meta import (check_frame_size, check_input_shape,
@@ -84,8 +85,7 @@ class TensorRTBackend(Backend):
         self.input_shape = self.io.profile.opt_shape
         self.max_batch = self.io.profile.max_shape[0]
         if self.metadata is not None:
-            self.metric = self.metadata.metric
-            self.max_depth = self.metadata.max_depth if self.metric else None
+            self.model_metadata = {**self.model_metadata, **self.metadata.depth_facts()}
         else:
             # Without a sidecar nothing says how the engine expects frames resized:
             # an engine built for one size gets every frame resized to that size.
@@ -137,10 +137,10 @@ class TensorRTBackend(Backend):
         if self.metadata is not None:
             check_input_shape(self.metadata, shape)
         elif not self.io.profile.contains(shape):
-            raise ModelLoadError(f'input shape {tuple(shape)} is outside the profile of engine '
-                                 f"'{self.model_path}' ({self.io.profile.describe()}): set "
-                                 'input_size (and the batch) to what it was built for, or '
-                                 f'{self._rebuild_advice()}')
+            raise UnsupportedFrameSize(
+                f"input shape {tuple(shape)} is outside the profile of engine '{self.model_path}'"
+                f' ({self.io.profile.describe()}): set input_size (and the batch) to what it was '
+                f'built for, or {self._rebuild_advice()}')
 
     def infer(self, pixel_values: torch.Tensor) -> torch.Tensor:
         pixel_values = pixel_values.to(self.device, self.input_dtype).contiguous()

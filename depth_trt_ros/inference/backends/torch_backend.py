@@ -14,7 +14,7 @@ import torch
 
 from depth_trt_ros.inference.backends.base import (Backend, BackendInfo, CudaGraphRunner,
                                                    parse_device)
-from depth_trt_ros.inference.model import is_metric, load_depth_model
+from depth_trt_ros.inference.model import depth_metadata, load_depth_model
 
 # Input sizes whose position embeddings stay cached (a few MB each at 518).
 MAX_CACHED_SIZES = 8
@@ -106,8 +106,7 @@ class TorchBackend(TorchModuleBackend):
         except (AttributeError, ValueError):
             model.backbone.config._attn_implementation = 'sdpa'
         self.model = model.to(device=self.device, dtype=self.input_dtype).eval()
-        self.metric = is_metric(model)
-        self.max_depth = float(model.config.max_depth) if self.metric else None
+        self.model_metadata = depth_metadata(model)
         self._position_cache = cache_position_embeddings(self.model)
 
     def _forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
