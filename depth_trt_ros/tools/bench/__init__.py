@@ -19,6 +19,7 @@ from depth_trt_ros.inference.backends import BACKEND_NAMES
 from depth_trt_ros.inference.preprocess import DEFAULT_INPUT_SIZE
 from depth_trt_ros.ros.params import SPECS
 from depth_trt_ros.tools.bench.baseline import VARIANTS
+from depth_trt_ros.tools.bench.children import cpu_list
 from depth_trt_ros.tools.bench.report import environment, model_note, write_report
 from depth_trt_ros.tools.bench.summary import register as register_summary
 
@@ -61,6 +62,11 @@ def _ros_options(parser: argparse.ArgumentParser):
     parser.add_argument('--large-data', action='store_true',
                         help='FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA on every process '
                         '(otherwise unset on every process)')
+    parser.add_argument('--node-cpus', type=cpu_list, metavar='LIST',
+                        help='cores the nodes run on, e.g. 0-7 (default: any)')
+    parser.add_argument('--publisher-cpus', type=cpu_list, metavar='LIST',
+                        help='cores the camera publishers run on, e.g. 8-15 (default: any): '
+                        'keeps a flooding publisher from taking the nodes\' cores')
     parser.add_argument('--node-timeout', type=float, default=180.0,
                         help='seconds a node may take to become active')
     parser.add_argument('--log-dir', help='node and publisher logs (default: a temp folder)')

@@ -82,7 +82,7 @@ def run_chain(args) -> Dict[str, object]:
     def start_nodes(children: Processes, log_dir: Path):
         config = log_dir / 'chain.yaml'
         config.write_text(yaml.safe_dump(chain_parameters(args), sort_keys=False))
-        return [children.start(name, command)
+        return [children.start(name, command, cpus=args.node_cpus)
                 for name, command in node_commands(args, config, namespace).items()]
 
     run = run_graph(args, [namespace], node_ids, start_nodes, [('detections_3d', output_type)])

@@ -1,10 +1,12 @@
 """Child processes of ``bench ros``: started with logs in files, stopped as after Ctrl-C."""
+import argparse
 import json
+import os
 from pathlib import Path
 import select
 import signal
 import subprocess
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 
 class Processes:
@@ -15,12 +17,21 @@ class Processes:
         self._env = env
         self._children: List = []
 
-    def start(self, name: str, command: List[str], talk: bool = False) -> subprocess.Popen:
-        """Start ``command``; with ``talk``, its stdin and stdout are pipes to this process."""
+    def start(self, name: str, command: List[str], talk: bool = False,
+              cpus: Optional[List[int]] = None) -> subprocess.Popen:
+        """
+        Start ``command``; with ``talk``, its stdin and stdout are pipes to this process.
+
+        ``cpus``: the cores it may run on. Set right after the start, before the
+        interpreter has loaded enough to start threads, so that DDS's and torch's
+        threads inherit it.
+        """
         log = open(self._log_dir / f'{name}.log', 'w')
         pipe = subprocess.PIPE if talk else None
         process = subprocess.Popen(command, env=self._env, stdin=pipe, stdout=pipe or log,
                                    stderr=log, text=True)
+        if cpus:
+            os.sched_setaffinity(process.pid, cpus)
         process.log_path = log.name
         self._children.append((process, log))
         return process
@@ -37,6 +48,22 @@ class Processes:
                 process.kill()
                 process.wait()
             log.close()
+
+
+def cpu_list(text: str) -> List[int]:
+    """Parse ``0-7`` or ``0,2,4-5`` into cores this machine lets us use (argparse type)."""
+    try:
+        cpus = set()
+        for part in text.split(','):
+            low, _, high = part.partition('-')
+            cpus.update(range(int(low), int(high or low) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a core list such as 0-7 or 0,2,4-5")
+    usable = os.sched_getaffinity(0)
+    if not cpus or not cpus <= usable:
+        raise argparse.ArgumentTypeError(f"cores '{text}' are not all among this machine's "
+                                         f'usable cores {min(usable)}-{max(usable)}')
+    return sorted(cpus)
 
 
 def log_tail(process, lines: int = 20) -> str:

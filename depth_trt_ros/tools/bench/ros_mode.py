@@ -164,7 +164,7 @@ def run_ros(args) -> Dict[str, object]:
     namespaces = [f'{NAMESPACE}/{camera}' for camera in cameras]
     node_id = f'{NAMESPACE}/depth_node'
     run = run_graph(args, namespaces, [node_id], lambda children, _: [
-        children.start('node', node_command(args, NAMESPACE, cameras))])
+        children.start('node', node_command(args, NAMESPACE, cameras), cpus=args.node_cpus)])
     results = compile_results(namespaces, run.sent, run.arrivals,
                               split_by_camera(run.before[node_id], namespaces),
                               split_by_camera(run.after[node_id], namespaces))
@@ -219,7 +219,8 @@ def wait_active(monitor: Monitor, nodes: List, timeout: float):
 
 def send_frames(args, children: Processes, namespaces: List[str], monitor: Monitor):
     """Run the publishers to the end; return their reports and the counters before."""
-    publishers = [children.start(f'publisher{i}', publisher_command(args, ns), talk=True)
+    publishers = [children.start(f'publisher{i}', publisher_command(args, ns), talk=True,
+                                 cpus=args.publisher_cpus)
                   for i, ns in enumerate(namespaces)]
     for process in publishers:
         expect_ready(process, PUBLISHER_START_S + PUBLISHER_MATCH_S)
