@@ -137,21 +137,27 @@ def test_a_node_whose_thread_stops_says_error_and_exits_1(ros, tmp_path):
     import os
     import subprocess
 
-    from depth_trt_ros.tools.bench.report import versions
     from depth_trt_ros.tools.node_process import node_command
 
     diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 50)
+    camera = ros.create_publisher(Image, '/fatal/image', RELIABLE)
     command = node_command({'model_path': 'random:tiny', 'device': 'cpu', 'input_size': 140},
                            '/fatal')
     command[1:3] = [os.path.join(os.path.dirname(__file__), 'fatal_node_child.py')]
-    child = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert child.returncode == 1, child.stdout[-2000:] + child.stderr[-2000:]
-    assert 'processing thread stopped: SystemError: injected' in child.stderr + child.stdout
-    if versions()['ros_distro'] == 'jazzy':
-        # Known gap: in the full suite on Jazzy (Fast DDS 2.14) this last status did not reach
-        # the test's subscriber in two CI runs, though it does run alone; exit status and
-        # the FATAL line above are checked on both distributions.
-        pytest.skip('the ERROR status before exit is checked on Kilted only (see comment)')
+    log = tmp_path / 'fatal.log'
+    with open(log, 'w') as output:
+        child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            # Heard before the fault, so that the ERROR cannot race discovery.
+            assert wait_for(lambda: diagnostic_values(diagnostics.messages, '/fatal/depth_node')
+                            [1].get('state') == 'active', 60), log.read_text()[-2000:]
+            frame = fill_image(Image(), np.zeros((48, 64, 3), np.uint8), 'rgb8')
+            assert wait_for(lambda: camera.publish(frame) or child.poll() is not None, 60)
+            assert child.wait(timeout=30) == 1, log.read_text()[-2000:]
+        finally:
+            if child.poll() is None:
+                child.kill()
+    assert 'processing thread stopped: SystemError: injected' in log.read_text()
     assert wait_for(lambda: any(
         status.level == status.ERROR and 'processing thread stopped' in status.message
         for array in diagnostics.messages for status in array.status
