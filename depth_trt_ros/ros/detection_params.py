@@ -48,6 +48,9 @@ DISTANCE_SPECS: Dict[str, Spec] = {
                       'depth has exactly the same stamp', float_range=(0.0, 1.0)),
     'sync_queue': Spec(10, 'Messages kept per stream while waiting for a partner',
                        int_range=(1, 100, 1)),
+    'sync_timeout': Spec(0.5, 'Seconds a detection waits for depth while no later depth '
+                         'arrives; then it goes out without its own depth',
+                         float_range=(0.01, 10.0)),
     'marker_lifetime': Spec(0.5, 'Seconds a distance marker stays visible',
                             float_range=(0.0, 60.0)),
     **COMMON_SPECS,

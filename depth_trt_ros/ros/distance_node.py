@@ -40,6 +40,8 @@ from depth_trt_ros.ros.wire import deserialize_checked
 STAGES = ('distance', 'publish')
 # As many objects as detector_node may publish for one frame.
 MAX_DETECTIONS = DETECTOR_SPECS['max_detections'].int_range[1]
+# How often detections that waited sync_timeout for depth are let go.
+EXPIRY_PERIOD_S = 0.05
 
 
 class DistanceNode(ManagedNode):
@@ -58,6 +60,7 @@ class DistanceNode(ManagedNode):
         # Whether the last depth frame was metric (None before the first).
         self._metric: Optional[bool] = None
         self._pairer = None
+        self._expiry = None
         self._pubs = {}
         self.start_if_autostart()
 
@@ -84,7 +87,7 @@ class DistanceNode(ManagedNode):
         """Apply box, marker and sync settings from the next message on; new inputs if asked."""
         self.config = dict(self.config, **updated)
         if self._pairer is not None:
-            self._pairer.configure(int(self.config['sync_slop'] * 1e9), self.config['sync_queue'])
+            self._pairer.configure(*self._sync_settings())
         if self._inputs and self.changes_input(updated):
             self._stop_input()
             self._start_input()
@@ -92,10 +95,14 @@ class DistanceNode(ManagedNode):
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         config = self.config
-        self._pairer = StampPairer(int(config['sync_slop'] * 1e9), config['sync_queue'],
-                                   self._locate, self._unmatched)
+        self._pairer = StampPairer(*self._sync_settings()[:2], self._locate, self._unmatched,
+                                   config['sync_timeout'])
         self._start_input()
         return super().on_activate(state)
+
+    def _sync_settings(self):
+        config = self.config
+        return int(config['sync_slop'] * 1e9), config['sync_queue'], config['sync_timeout']
 
     def _start_input(self):
         config = self.config
@@ -110,6 +117,8 @@ class DistanceNode(ManagedNode):
               for metric in (True, False))]
         for subscription in self._inputs:
             subscription.start()
+        self._expiry = self.create_timer(EXPIRY_PERIOD_S, self.contained(
+            self._pairer.expire, 'expiry of detections waiting for depth'))
         self._info_sub = self.subscribe_checked(
             CameraInfo, 'depth/camera_info', self._on_camera_info, stream_qos('best_effort', 5))
 
@@ -131,6 +140,9 @@ class DistanceNode(ManagedNode):
         for subscription in self._inputs:
             subscription.stop()
         self._inputs = []
+        if self._expiry is not None:
+            self.destroy_timer(self._expiry)
+            self._expiry = None
         if self._info_sub is not None:
             self.destroy_subscription(self._info_sub)
             self._info_sub = None
