@@ -76,12 +76,12 @@ def read_line(process, timeout: float) -> str:
     return process.stdout.readline().strip() if readable else ''
 
 
-def expect_ready(process, timeout: float):
-    """Wait for the publisher's ``ready`` line; raise with its log if it never comes."""
+def expect_line(process, expected: str, timeout: float):
+    """Wait for the publisher's ``expected`` line; raise with its log if it never comes."""
     line = read_line(process, timeout)
-    if line != 'ready':
-        raise RuntimeError(f'camera publisher not ready ({line or "no answer"}); its log '
-                           f'({process.log_path}) ends:\n{log_tail(process)}')
+    if line != expected:
+        raise RuntimeError(f'camera publisher did not say {expected} ({line or "no answer"}); '
+                           f'its log ({process.log_path}) ends:\n{log_tail(process)}')
 
 
 def publisher_report(process, timeout: float) -> Dict[str, object]:

@@ -2,11 +2,12 @@
 One camera of ``bench ros``: publishes frames at a rate, in its own process.
 
 Run by the bench as ``python -m depth_trt_ros.tools.bench.publisher``. It prints
-``ready`` once its node subscribes (or it gave up waiting), reads the start time
-(wall clock, s) from stdin, warms the graph up until ``--pause`` seconds before
-it, is silent during the pause (the node drains, the bench reads its counters),
-then sends the measured frames, numbered from 0 in ``header.frame_id`` and
-stamped with the wall clock at publication. It prints one JSON line: what it
+``ready`` once its node subscribes (or it gave up waiting), reads the end of the
+warm-up (wall clock, s) from stdin, warms the graph up until then and prints
+``warm``; it is silent while the graph drains and the bench reads the nodes'
+counters, reads the start time from stdin, then sends the measured frames,
+numbered from 0 in ``header.frame_id`` and stamped with the wall clock at
+publication. It prints one JSON line: what it
 sent, at which rate, and whether its node had matched.
 """
 import argparse
@@ -86,7 +87,6 @@ def main(argv=None) -> int:
     parser.add_argument('--qos', default='reliable', choices=('reliable', 'best_effort'))
     parser.add_argument('--qos-depth', type=int, default=5)
     parser.add_argument('--match-timeout', type=float, default=60.0)
-    parser.add_argument('--pause', type=float, default=2.0)
     parser.add_argument('--duration', type=float, required=True)
     args = parser.parse_args(argv)
     messages = [fill_image(Image(), frame, 'rgb8') for frame in load_frames(args)]
@@ -98,9 +98,10 @@ def main(argv=None) -> int:
             print(f'no subscriber on {publisher.topic_name} after {args.match_timeout} s: '
                   'publishing anyway, so the report shows what arrives', file=sys.stderr)
         print('ready', flush=True)
+        warm_until = float(sys.stdin.readline())
+        warmup, _ = publish_until(publisher, messages, args.rate, warm_until, numbered=False)
+        print('warm', flush=True)
         start_at = float(sys.stdin.readline())
-        warmup, _ = publish_until(publisher, messages, args.rate, start_at - args.pause,
-                                  numbered=False)
         time.sleep(max(0.0, start_at - time.time()))
         started = time.time()
         call_ms = []

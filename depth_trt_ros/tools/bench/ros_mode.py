@@ -2,9 +2,10 @@
 ``bench ros``: camera publishers -> one depth_node (batching them) -> this process, over DDS.
 
 Timeline: the nodes start and reach ``active``; the publishers start and say
-``ready`` once matched; they get a common start time, warm the graph up, fall
-silent for ``PAUSE_S`` while the bench reads the nodes' counters, and send the
-measured frames for ``--duration`` seconds; the bench waits for the last depth
+``ready`` once matched; they warm the graph up until a common time and fall
+silent until the last warm-up output has arrived and every node has published
+its counters since (the bench reads them), then send the measured frames from
+a common start time for ``--duration`` seconds; the bench waits for the last depth
 and reads the counters again. Counters are the differences.
 """
 from contextlib import contextmanager, ExitStack
@@ -22,13 +23,15 @@ from rclpy.executors import SingleThreadedExecutor
 import torch
 
 from depth_trt_ros.inference.backends.base import resolve_device
-from depth_trt_ros.tools.bench.children import expect_ready, log_tail, Processes, \
+from depth_trt_ros.tools.bench.children import expect_line, log_tail, Processes, \
     publisher_report
 from depth_trt_ros.tools.bench.monitor import DEPTH_OUTPUTS, Monitor, split_by_camera
 from depth_trt_ros.tools.bench.results import compile_results
 
 NAMESPACE = '/depth_bench'
-PAUSE_S = 2.0
+# From the nodes' counters read to the first measured frame: the start time's way to the
+# publishers.
+START_MARGIN_S = 0.5
 # Seconds a publisher waits to match its node; discovery that takes longer is broken
 # (seen with LARGE_DATA), and the run then reports what arrives anyway.
 PUBLISHER_MATCH_S = 20.0
@@ -69,7 +72,7 @@ def node_command(args, namespace: str, cameras: List[str]) -> List[str]:
 def publisher_command(args, namespace: str) -> List[str]:
     command = [sys.executable, '-m', 'depth_trt_ros.tools.bench.publisher',
                '--namespace', namespace, '--rate', str(args.rate), '--size', args.size,
-               '--qos', args.qos, '--pause', str(PAUSE_S),
+               '--qos', args.qos,
                '--duration', str(args.duration), '--match-timeout', str(PUBLISHER_MATCH_S)]
     if args.bag:
         command += ['--bag', args.bag] + (['--bag-topic', args.bag_topic]
@@ -134,7 +137,7 @@ def run_graph(args, namespaces: List[str], node_ids: List[str],
 
     Waits until the nodes are active, sends the frames and waits for the last
     ``outputs``; returns what was sent and arrived, and the nodes' values per node
-    id before (in the pause) and after.
+    id before (after the warm-up) and after.
     """
     set_transport(args.large_data)
     log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix='depth-bench-'))
@@ -223,14 +226,24 @@ def send_frames(args, children: Processes, namespaces: List[str], monitor: Monit
                                  cpus=args.publisher_cpus)
                   for i, ns in enumerate(namespaces)]
     for process in publishers:
-        expect_ready(process, PUBLISHER_START_S + PUBLISHER_MATCH_S)
-    start_at = time.time() + args.warmup_s + PAUSE_S
+        expect_line(process, 'ready', PUBLISHER_START_S + PUBLISHER_MATCH_S)
+    tell(publishers, time.time() + args.warmup_s)
     for process in publishers:
-        process.stdin.write(f'{start_at!r}\n')
-        process.stdin.flush()
-    time.sleep(max(0.0, start_at - time.time() - 0.1))
-    before = monitor.node_diagnostics()
+        expect_line(process, 'warm', args.warmup_s + PUBLISHER_MATCH_S)
+    # Counters read only once the warm-up has gone through every node: under load a
+    # graph may still be working on it seconds later, and would count it as measured.
+    _wait_drained(monitor)
+    drained = time.monotonic()
+    before = wait_until(lambda: monitor.node_diagnostics(since=drained), 5.0)
+    tell(publishers, time.time() + START_MARGIN_S)
     return [publisher_report(process, args.duration + 60) for process in publishers], before
+
+
+def tell(publishers, wall_time: float):
+    """Send every publisher the time (wall clock, s) its next phase ends or starts."""
+    for process in publishers:
+        process.stdin.write(f'{wall_time!r}\n')
+        process.stdin.flush()
 
 
 def _wait_drained(monitor: Monitor, limit_s: float = 15.0):
