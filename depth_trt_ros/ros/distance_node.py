@@ -94,9 +94,8 @@ class DistanceNode(ManagedNode):
         return None
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
-        config = self.config
-        self._pairer = StampPairer(*self._sync_settings()[:2], self._locate, self._unmatched,
-                                   config['sync_timeout'])
+        slop_ns, queue_size, timeout_s = self._sync_settings()
+        self._pairer = StampPairer(slop_ns, queue_size, self._locate, self._unmatched, timeout_s)
         self._start_input()
         return super().on_activate(state)
 
