@@ -67,6 +67,8 @@ class Monitor:
         """
         self._lock = threading.Lock()
         self.arrivals: Dict[str, List[Arrival]] = {ns: [] for ns in namespaces}
+        # Every output, warm-up frames included: what tells that a graph has drained.
+        self._outputs_received = 0
         self._node_ids = list(node_ids)
         self._statuses: Dict[str, Tuple[float, Dict[str, str]]] = {}
         self._outputs = {ns: [node.create_subscription(msg_type, f'{ns}/{topic}',
@@ -80,8 +82,9 @@ class Monitor:
         def record(serialized: bytes):
             received = time.time_ns()
             stamp, frame_id = parse_header(serialized)
-            if frame_id.isdigit():
-                with self._lock:
+            with self._lock:
+                self._outputs_received += 1
+                if frame_id.isdigit():
                     self.arrivals[namespace].append(Arrival(int(frame_id), stamp, received))
         return record
 
@@ -116,6 +119,7 @@ class Monitor:
         """Return the id of the node that serves every camera (the first one watched)."""
         return self._node_ids[0]
 
-    def arrival_count(self) -> int:
+    def output_count(self) -> int:
+        """Count the outputs received so far, measured and warm-up frames alike."""
         with self._lock:
-            return sum(len(a) for a in self.arrivals.values())
+            return self._outputs_received

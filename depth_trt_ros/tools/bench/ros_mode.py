@@ -151,9 +151,7 @@ def run_graph(args, namespaces: List[str], node_ids: List[str],
         monitor = stack.enter_context(monitoring(namespaces, node_ids, outputs))
         wait_active(monitor, nodes, args.node_timeout)
         sent, before = send_frames(args, children, namespaces, monitor)
-        _wait_drained(monitor)
-        drained = time.monotonic()
-        after = wait_until(lambda: monitor.node_diagnostics(since=drained), 5.0)
+        after = _counters_once_drained(monitor)
         gpu_mib = memory.stop_mib() if memory else None
     return GraphRun(sent, monitor.arrivals, before, after, gpu_mib, log_dir)
 
@@ -232,9 +230,7 @@ def send_frames(args, children: Processes, namespaces: List[str], monitor: Monit
         expect_line(process, 'warm', args.warmup_s + PUBLISHER_MATCH_S)
     # Counters read only once the warm-up has gone through every node: under load a
     # graph may still be working on it seconds later, and would count it as measured.
-    _wait_drained(monitor)
-    drained = time.monotonic()
-    before = wait_until(lambda: monitor.node_diagnostics(since=drained), 5.0)
+    before = _counters_once_drained(monitor)
     tell(publishers, time.time() + START_MARGIN_S)
     return [publisher_report(process, args.duration + 60) for process in publishers], before
 
@@ -246,10 +242,17 @@ def tell(publishers, wall_time: float):
         process.stdin.flush()
 
 
-def _wait_drained(monitor: Monitor, limit_s: float = 15.0):
-    """Return once no depth has arrived for DRAIN_QUIET_S (or after ``limit_s``)."""
+def _counters_once_drained(monitor: Monitor, limit_s: float = 15.0) -> Dict[str, Dict]:
+    """
+    Return every node's values published after the outputs stopped arriving.
+
+    Outputs are drained once none has arrived for DRAIN_QUIET_S (or after
+    ``limit_s``); values older than that may miss the last frames' counts.
+    """
     deadline = time.monotonic() + limit_s
     count = -1
-    while time.monotonic() < deadline and count != monitor.arrival_count():
-        count = monitor.arrival_count()
+    while time.monotonic() < deadline and count != monitor.output_count():
+        count = monitor.output_count()
         time.sleep(DRAIN_QUIET_S)
+    drained = time.monotonic()
+    return wait_until(lambda: monitor.node_diagnostics(since=drained), 5.0)
