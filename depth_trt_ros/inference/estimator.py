@@ -14,18 +14,18 @@ publishes the previous frame meanwhile), and several batches may be in
 flight: each owns a set of pinned host buffers until it is collected.
 """
 from dataclasses import dataclass, field
-import time
-from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import torch
 
-from depth_trt_ros.inference.backends.base import Backend, CudaGraphRunner, TensorBuffers
+from depth_trt_ros.inference.backends.base import Backend, CudaGraphRunner
 from depth_trt_ros.inference.geometry import back_project, Intrinsics, mark_invalid, pack_rgb, \
     to_millimetres
 from depth_trt_ros.inference.model import is_metric_metadata
 from depth_trt_ros.inference.postprocess import colorize, colormap_lut, resize_depth
 from depth_trt_ros.inference.preprocess import DEFAULT_INPUT_SIZE, Preprocessor
+from depth_trt_ros.inference.transfer import InFlight, StageClock, Transfers
 
 STAGES = ('preprocess', 'infer', 'postprocess')
 # Frame sizes known to fit the backend; a stream of ever new sizes only refills the set.
@@ -68,29 +68,6 @@ def require_metric(metric: bool, model: str, how_to_turn_off: str):
                          f'Depth-Anything-V2-Metric-Indoor-Small-hf); {how_to_turn_off}')
 
 
-class StageClock:
-    """Stage durations via CUDA events on GPU and the host clock on CPU."""
-
-    def __init__(self, device: torch.device):
-        self._cuda = device.type == 'cuda'
-        self._marks: List = []
-
-    def mark(self, name: str):
-        if self._cuda:
-            event = torch.cuda.Event(enable_timing=True)
-            event.record()
-            self._marks.append((name, event))
-        else:
-            self._marks.append((name, time.perf_counter()))
-
-    def durations_ms(self) -> Dict[str, float]:
-        """Milliseconds between consecutive marks; call after the work has finished."""
-        result = {}
-        for (_, start), (name, end) in zip(self._marks, self._marks[1:]):
-            result[name] = start.elapsed_time(end) if self._cuda else (end - start) * 1e3
-        return result
-
-
 class DepthEstimator:
     """Depth-Anything-V2 on any backend; knows nothing about ROS."""
 
@@ -104,9 +81,7 @@ class DepthEstimator:
                                        backend.fixed_input_size)
         self._lut = None
         self.set_colormap(colormap)
-        # Pinned host buffers, one set per batch in flight, reused once collected.
-        self._idle_host_buffers: List[TensorBuffers] = []
-        self._device_buffers = TensorBuffers(self.device)
+        self._transfers = Transfers(self.device)
         self._preprocess, self._views = self.preprocess, self._compute_views
         self._graphs = ()
         if self.asynchronous and cuda_graph:
@@ -174,21 +149,21 @@ class DepthEstimator:
         self.check_frame_size(height, width)
         if (outputs.depth_mm or outputs.intrinsics) and not self.metric:
             raise ValueError('millimetres and point clouds need a metric depth model')
-        host = self._idle_host_buffers.pop() if self._idle_host_buffers else \
-            TensorBuffers(torch.device('cpu'), pin_memory=self.asynchronous)
+        in_flight = self._transfers.begin()
         clock = StageClock(self.device)
         clock.mark('start')
-        batch = self._upload(frames, host)
+        batch = self._transfers.upload(frames, in_flight)
         pixel_values = self._preprocess(batch, bgr=bgr)
         clock.mark('preprocess')
         predicted = self.backend.infer(pixel_values)
         clock.mark('infer')
         views = self._views(predicted, batch, height=height, width=width, outputs=outputs,
                             bgr=bgr)
-        arrays = {name: self._download(name, view, host) for name, view in views.items()}
+        arrays = {name: self._transfers.download(name, view, in_flight)
+                  for name, view in views.items()}
         clock.mark('postprocess')
-        return PendingDepth(arrays, clock, len(frames), self.metric, self.asynchronous,
-                            lambda: self._idle_host_buffers.append(host))
+        in_flight.launched()
+        return PendingDepth(arrays, clock, len(frames), self.metric, in_flight)
 
     def _compute_views(self, predicted: torch.Tensor, frames: torch.Tensor, height: int,
                        width: int, outputs: Outputs, bgr: bool) -> Dict[str, torch.Tensor]:
@@ -208,34 +183,11 @@ class DepthEstimator:
             views['points'] = pack_rgb(points, colours) if outputs.points_rgb else points
         return views
 
-    def _upload(self, frames: Sequence[np.ndarray], host: TensorBuffers) -> torch.Tensor:
-        shape = (len(frames), *frames[0].shape)
-        if not self.asynchronous:
-            # Conversions hand over views (BGR flipped, padded rows): make them contiguous.
-            return torch.from_numpy(np.ascontiguousarray(np.stack(frames)))
-        staging = host.get('frames', shape, torch.uint8)
-        staged = staging.numpy()
-        for i, frame in enumerate(frames):
-            staged[i] = frame
-        on_device = self._device_buffers.get('frames', shape, torch.uint8)
-        on_device.copy_(staging, non_blocking=True)
-        return on_device
-
-    def _download(self, name: str, tensor: torch.Tensor, host: TensorBuffers) -> np.ndarray:
-        if not self.asynchronous:
-            return tensor.numpy()
-        pinned = host.get(name, tuple(tensor.shape), tensor.dtype)
-        pinned.copy_(tensor, non_blocking=True)
-        return pinned.numpy()
-
     def close(self):
-        if self.asynchronous:
-            # Work still in flight reads these buffers and the backend's.
-            torch.cuda.synchronize(self.device)
+        # Waits for work still in flight, which reads these buffers and the backend's.
+        self._transfers.clear()
         for runner in self._graphs:
             runner.clear()
-        self._idle_host_buffers.clear()
-        self._device_buffers.clear()
         self.backend.close()
 
 
@@ -243,27 +195,19 @@ class PendingDepth:
     """A launched batch; ``collect`` waits for the device and returns its results, once."""
 
     def __init__(self, arrays: Dict[str, np.ndarray], clock: StageClock, count: int,
-                 metric: bool, asynchronous: bool, release_buffers: Callable[[], None]):
+                 metric: bool, in_flight: InFlight):
         self._arrays = arrays
         self._clock = clock
         self._count = count
         self._metric = metric
-        self._release_buffers = release_buffers
-        self._done = None
-        if asynchronous:
-            self._done = torch.cuda.Event()
-            self._done.record()
+        self._in_flight = in_flight
 
     def collect(self) -> List[DepthResult]:
-        if self._release_buffers is None:
-            raise RuntimeError('this batch was collected already')
-        if self._done is not None:
-            self._done.synchronize()
+        self._in_flight.wait()
         timings = self._clock.durations_ms()
         results = [DepthResult(metric=self._metric, timings_ms=dict(timings),
                                **{name: array[i].copy() for name, array in self._arrays.items()})
                    for i in range(self._count)]
         # Copied out: the pinned buffers may take the next batch.
-        self._release_buffers()
-        self._release_buffers = None
+        self._in_flight.release()
         return results

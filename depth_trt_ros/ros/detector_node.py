@@ -15,9 +15,10 @@ from vision_msgs.msg import Detection2DArray
 
 from depth_trt_ros.inference.detection.build import build_detector, detection_settings
 from depth_trt_ros.inference.detection.draw import draw_detections
-from depth_trt_ros.inference.detection.yolo import Detections
+from depth_trt_ros.inference.detection.yolo import PendingDetections
 from depth_trt_ros.ros.camera_input import CameraInput
-from depth_trt_ros.ros.conversions import BadImageError, fill_image, message_to_pixels
+from depth_trt_ros.ros.conversions import BadImageError, fill_image, message_to_pixels, \
+    Pixels
 from depth_trt_ros.ros.detection_msgs import to_detection2d_array
 from depth_trt_ros.ros.detection_params import DETECTOR_SPECS
 from depth_trt_ros.ros.diagnostics import stamp_latency_ms
@@ -35,11 +36,11 @@ STAGES = ('convert', 'preprocess', 'infer', 'postprocess', 'publish')
 
 @dataclass
 class _Job:
-    """A frame detected on the inference thread, waiting to be published."""
+    """A frame launched on the detector, to be collected and published."""
 
     msg: object
-    frame: object
-    detections: Detections
+    pixels: Pixels
+    pending: PendingDetections
     convert_ms: float
 
 
@@ -98,9 +99,10 @@ class DetectorNode(ManagedNode):
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         self._start_camera()
-        self._pipeline = Pipeline(self._mailbox, self._infer, self._publish,
+        # Overlapped: frame N is collected and published while the device runs N+1.
+        self._pipeline = Pipeline(self._mailbox, self._launch, self._finish,
                                   lambda error: self.contain(error, 'detection thread'),
-                                  self.fail)
+                                  self.fail, overlap=self.detector.asynchronous)
         self._pipeline.start()
         return super().on_activate(state)
 
@@ -133,7 +135,7 @@ class DetectorNode(ManagedNode):
         if self._mailbox.put('image', data):
             self.stats.count('dropped')
 
-    def _infer(self, items) -> List[_Job]:
+    def _launch(self, items) -> List[_Job]:
         if self._camera is not None:
             # The next frame may come in while this one is processed, not more.
             self._camera.resume()
@@ -141,7 +143,7 @@ class DetectorNode(ManagedNode):
         for _, data in items:
             started = time.perf_counter()
             try:
-                msg, frame = self._convert(data)
+                msg, pixels = self._convert(data)
             except BadImageError as error:
                 self.stats.bad(error.category)
                 self.get_logger().warning(f'bad frame skipped ({error.category}): {error}',
@@ -152,27 +154,37 @@ class DetectorNode(ManagedNode):
                 continue
             convert_ms = (time.perf_counter() - started) * 1e3
             try:
-                jobs.append(_Job(msg, frame, self.detector.detect(frame), convert_ms))
+                pending = self.detector.launch(pixels.array, pixels.bgr)
             except Exception as error:  # noqa: B902 - one frame's fault stays that frame's
-                self.stats.count('failed')
-                self.get_logger().error(f'detection failed, frame skipped: '
-                                        f'{describe_error(error)}',
-                                        throttle_duration_sec=THROTTLE_S)
+                self._failed(error)
+                continue
+            jobs.append(_Job(msg, pixels, pending, convert_ms))
         return jobs
 
-    def _convert(self, data: bytes):
-        """Return the frame's message and RGB pixels; raises for a bad frame."""
-        msg = decode_image(data, self._msg_type)
-        return msg, message_to_pixels(msg).rgb()
+    def _failed(self, error: Exception):
+        self.stats.count('failed')
+        self.get_logger().error(f'detection failed, frame skipped: {describe_error(error)}',
+                                throttle_duration_sec=THROTTLE_S)
 
-    def _publish(self, job: _Job):
+    def _convert(self, data: bytes):
+        """Return the frame's message and pixels; raises for a bad frame."""
+        msg = decode_image(data, self._msg_type)
+        return msg, message_to_pixels(msg)
+
+    def _finish(self, job: _Job):
+        """Wait for a launched frame's detections and publish them."""
+        try:
+            detections = job.pending.collect()
+        except Exception as error:  # noqa: B902 - a device error surfaces when waited for
+            self._failed(error)
+            return
         started = time.perf_counter()
         header = job.msg.header
-        self._pubs['detections'].publish(to_detection2d_array(job.detections, header))
+        self._pubs['detections'].publish(to_detection2d_array(detections, header))
         if self._pubs['image'].get_subscription_count() > 0:
-            annotated = draw_detections(job.frame, job.detections)
+            annotated = draw_detections(job.pixels.rgb(), detections)
             self._pubs['image'].publish(fill_image(Image(), annotated, 'bgr8', header))
-        timings = dict(job.detections.timings_ms, convert=job.convert_ms,
+        timings = dict(detections.timings_ms, convert=job.convert_ms,
                        publish=(time.perf_counter() - started) * 1e3)
         self.stats.served(timings, stamp_latency_ms(self.get_clock(), header.stamp))
 

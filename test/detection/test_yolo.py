@@ -8,7 +8,8 @@ from depth_trt_ros.inference.detection.letterbox import Letterbox, letterbox_geo
 from depth_trt_ros.inference.detection import nms as nms_module
 from depth_trt_ros.inference.detection.nms import (batched_nms, box_iou, nms,
                                                    torch_batched_nms)
-from depth_trt_ros.inference.detection.yolo import (decode, DetectionSettings,
+from depth_trt_ros.inference.detection.yolo import (candidates, class_mask, decode,
+                                                    DetectionSettings, select,
                                                     load_class_names, load_yolo_backend,
                                                     parse_class_names, YoloDetector)
 from depth_trt_ros.tools.yolo_layout import (constant_boxes_model, export_torchscript, head_output,
@@ -88,10 +89,14 @@ def test_letterbox_geometry_matches_ultralytics_rule():
 
 def test_letterbox_pads_grey_and_keeps_the_image():
     frame = torch.full((1, 240, 640, 3), 255, dtype=torch.uint8)
-    pixels, geometry = Letterbox((320, 320))(frame)
-    assert pixels.shape == (1, 3, 320, 320) and geometry.scale == 0.5
-    assert pixels[0, :, 0, 0].tolist() == pytest.approx([114 / 255] * 3)
-    assert pixels[0, :, 160, 160].tolist() == pytest.approx([1.0] * 3)
+    frame[..., 0] = 0
+    letterbox = Letterbox((320, 320))
+    assert letterbox.geometry(240, 640).scale == 0.5
+    for bgr, colour in ((False, [0.0, 1.0, 1.0]), (True, [1.0, 1.0, 0.0])):
+        pixels = letterbox(frame, bgr=bgr)
+        assert pixels.shape == (1, 3, 320, 320)
+        assert pixels[0, :, 0, 0].tolist() == pytest.approx([114 / 255] * 3)
+        assert pixels[0, :, 160, 160].tolist() == pytest.approx(colour)
 
 
 def test_detector_maps_boxes_back_to_the_image(tmp_path):
@@ -208,3 +213,43 @@ def test_torchscript_yolo_replays_as_a_cuda_graph_on_the_gpu(tmp_path):
         result = detector.detect(frame)
         assert 1 <= len(result) <= 5 and (result.boxes[:, 2:] <= [320, 240]).all()
         detector.close()
+
+
+def test_bgr_frames_are_swapped_on_the_device_and_detect_as_rgb(tmp_path):
+    model = tiny_yolo_model(tmp_path / 'tiny.onnx', ['a', 'b', 'c'])
+    detector = YoloDetector(load_yolo_backend('auto', str(model), 'cpu', 'fp32'),
+                            DetectionSettings(confidence=0.0, max_detections=20))
+    rgb = np.random.default_rng(2).integers(0, 255, (120, 160, 3), np.uint8)
+    as_rgb, as_bgr = detector.detect(rgb), detector.detect(rgb[..., ::-1], bgr=True)
+    assert len(as_rgb) >= 1, 'the comparison needs boxes'
+    np.testing.assert_array_equal(as_bgr.boxes, as_rgb.boxes)
+    np.testing.assert_array_equal(as_bgr.scores, as_rgb.scores)
+
+
+def test_frames_in_flight_keep_their_own_results(tmp_path):
+    model = tiny_yolo_model(tmp_path / 'tiny.onnx', ['a', 'b', 'c'])
+    detector = YoloDetector(load_yolo_backend('auto', str(model), 'cpu', 'fp32'),
+                            DetectionSettings(confidence=0.0, max_detections=20))
+    frames = [np.random.default_rng(seed).integers(0, 255, (120, 160, 3), np.uint8)
+              for seed in (3, 4)]
+    expected = [detector.detect(frame) for frame in frames]
+    pending = [detector.launch(frame) for frame in frames]
+    for result, wanted in zip([p.collect() for p in pending], expected):
+        np.testing.assert_array_equal(result.boxes, wanted.boxes)
+    with pytest.raises(RuntimeError, match='collected already'):
+        pending[0].collect()
+
+
+def test_settings_changed_after_launch_apply_to_the_frame_collected():
+    # The threshold and NMS run at collect, on the host: a live parameter change applies
+    # to frames still in flight; the class filter runs on the device at launch.
+    output = head_output(BOXES, SCORES, anchors=8)
+    settings = DetectionSettings(confidence=0.25)
+    rows = candidates(output, class_mask((), 2, output.device))[0]
+    assert select(rows, settings)[1].tolist() == pytest.approx([0.9, 0.7, 0.6])
+    assert select(rows, DetectionSettings(confidence=0.65))[1].tolist() == pytest.approx([0.9,
+                                                                                          0.7])
+    people = candidates(output, class_mask((0,), 2, output.device))[0]
+    assert select(people, settings)[2].tolist() == [0, 0]
+    # An anchor whose best class is filtered out is gone, not demoted to its second class.
+    assert (people[:, 4] < 0).sum() == 1

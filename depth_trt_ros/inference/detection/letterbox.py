@@ -46,17 +46,23 @@ def letterbox_geometry(height: int, width: int, network: Tuple[int, int]) -> Let
 
 
 class Letterbox:
-    """uint8 ``[B, H, W, 3]`` RGB frames on the device -> ``[B, 3, h, w]`` network input."""
+    """uint8 ``[B, H, W, 3]`` frames on the device -> ``[B, 3, h, w]`` RGB network input."""
 
     def __init__(self, network: Tuple[int, int], dtype: torch.dtype = torch.float32):
         self.network = tuple(network)
         self.dtype = dtype
 
-    def __call__(self, frames: torch.Tensor) -> Tuple[torch.Tensor, LetterboxGeometry]:
+    def geometry(self, height: int, width: int) -> LetterboxGeometry:
+        return letterbox_geometry(height, width, self.network)
+
+    def __call__(self, frames: torch.Tensor, bgr: bool = False) -> torch.Tensor:
+        """Letterbox RGB frames (BGR if ``bgr``: swapped here, on the device)."""
         if frames.dim() == 3:
             frames = frames.unsqueeze(0)
-        geometry = letterbox_geometry(frames.shape[1], frames.shape[2], self.network)
+        geometry = self.geometry(frames.shape[1], frames.shape[2])
         pixels = frames.permute(0, 3, 1, 2).float()
+        if bgr:
+            pixels = pixels.flip(1)
         if geometry.resized != tuple(frames.shape[1:3]):
             pixels = F.interpolate(pixels, size=geometry.resized, mode='bilinear',
                                    align_corners=False)
@@ -66,4 +72,4 @@ class Letterbox:
         padding = (geometry.pad_left, net_w - geometry.resized[1] - geometry.pad_left,
                    geometry.pad_top, net_h - geometry.resized[0] - geometry.pad_top)
         pixels = F.pad(pixels, padding, value=float(PAD_VALUE))
-        return (pixels / 255.0).to(self.dtype).contiguous(), geometry
+        return (pixels / 255.0).to(self.dtype).contiguous()

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 from depth_trt_ros.inference.backends import build_backend
-from depth_trt_ros.inference.estimator import DepthEstimator, StageClock
+from depth_trt_ros.inference.estimator import DepthEstimator
+from depth_trt_ros.inference.transfer import StageClock
 from depth_trt_ros.tools.bench.stats import percentiles
 
 
