@@ -62,6 +62,10 @@ def _ros_options(parser: argparse.ArgumentParser):
     parser.add_argument('--large-data', action='store_true',
                         help='FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA on every process '
                         '(otherwise unset on every process)')
+    parser.add_argument('--dds-max-message', type=int, default=0, metavar='MB',
+                        help='with --large-data: DDS messages and socket buffers of MB '
+                        'megabytes, so that a frame travels as one message, not 64 KB '
+                        "fragments (needs the kernel's net.core.rmem_max/wmem_max >= MB)")
     parser.add_argument('--node-cpus', type=cpu_list, metavar='LIST',
                         help='cores the nodes run on, e.g. 0-7 (default: any)')
     parser.add_argument('--publisher-cpus', type=cpu_list, metavar='LIST',
@@ -123,6 +127,9 @@ def run(args) -> int:
     frames = frame_source.load_frames(args)
     size = f'{frames[0].shape[1]}x{frames[0].shape[0]}'
     config = {name: value for name, value in vars(args).items() if name != 'func'}
+    if args.mode in ('ros', 'chain'):
+        from depth_trt_ros.tools.bench.ros_mode import transport_setting
+        transport_setting(args.large_data, args.dds_max_message)  # refused before any work
     report = dict(mode=args.mode, model_note=model_note(args.model),
                   config=dict(config, size=size))
     if args.mode == 'baseline':

@@ -90,7 +90,7 @@ def run_chain(args) -> Dict[str, object]:
                             {name: run.before[id] for name, id in zip(NODES, node_ids)},
                             {name: run.after[id] for name, id in zip(NODES, node_ids)})
     results.update(gpu_memory_peak_mib=run.gpu_memory_peak_mib, logs=str(run.log_dir),
-                   transport=transport_name(args.large_data),
+                   transport=transport_name(args),
                    processes='one (pipeline)' if args.in_process else 'one per node')
     return results
 

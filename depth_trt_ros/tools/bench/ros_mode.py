@@ -40,10 +40,48 @@ DRAIN_QUIET_S = 1.0
 _LOG = logging.getLogger('depth_trt_ros.bench')
 
 
-def set_transport(large_data: bool):
-    """Set or unset LARGE_DATA here, before any participant exists; children inherit it."""
-    if large_data:
-        os.environ['FASTDDS_BUILTIN_TRANSPORTS'] = 'LARGE_DATA'
+def transport_setting(large_data: bool, max_message_mb: int) -> Optional[str]:
+    """
+    Return the FASTDDS_BUILTIN_TRANSPORTS value the options ask for (None: the default).
+
+    LARGE_DATA sends a sample in 64 KB fragments unless told a larger message
+    size; ``max_message_mb`` makes one 640x480 frame one message (stamp to
+    subscriber, 30 Hz, VGA bgr8, on the 2-core machine: Kilted 2.4 -> 0.9 ms,
+    Jazzy 13.2 -> 1.5 ms, docs/benchmark.md). Its socket buffers must fit the
+    kernel's limits, or no transport registers and nothing is delivered.
+    """
+    if max_message_mb < 0 or (max_message_mb and not large_data):
+        raise ValueError(f'--dds-max-message {max_message_mb}: give a size in MB (1 or more) '
+                         'together with --large-data')
+    if not large_data:
+        return None
+    if not max_message_mb:
+        return 'LARGE_DATA'
+    too_small = [f'net.core.{name}={limit}' for name, limit in kernel_socket_limits().items()
+                 if limit < max_message_mb * 10**6]
+    if too_small:
+        raise ValueError(f'--dds-max-message {max_message_mb} needs socket buffers of '
+                         f'{max_message_mb} MB, above this kernel\'s {", ".join(too_small)}: '
+                         f'run sudo sysctl -w net.core.rmem_max={max_message_mb * 10**6} '
+                         f'net.core.wmem_max={max_message_mb * 10**6}, or leave the option out')
+    return f'LARGE_DATA?max_msg_size={max_message_mb}MB&sockets_size={max_message_mb}MB'
+
+
+def kernel_socket_limits() -> Dict[str, int]:
+    """Return the largest socket buffers this kernel grants (unknown ones are left out)."""
+    limits = {}
+    for name in ('rmem_max', 'wmem_max'):
+        try:
+            limits[name] = int(Path(f'/proc/sys/net/core/{name}').read_text())
+        except (OSError, ValueError):
+            continue
+    return limits
+
+
+def set_transport(setting: Optional[str]):
+    """Set or unset the transports here, before any participant exists; children inherit it."""
+    if setting:
+        os.environ['FASTDDS_BUILTIN_TRANSPORTS'] = setting
     else:
         os.environ.pop('FASTDDS_BUILTIN_TRANSPORTS', None)
 
@@ -139,7 +177,7 @@ def run_graph(args, namespaces: List[str], node_ids: List[str],
     ``outputs``; returns what was sent and arrived, and the nodes' values per node
     id before (after the warm-up) and after.
     """
-    set_transport(args.large_data)
+    set_transport(transport_setting(args.large_data, args.dds_max_message))
     log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix='depth-bench-'))
     log_dir.mkdir(parents=True, exist_ok=True)
     device = torch.device(resolve_device(args.device))
@@ -156,8 +194,8 @@ def run_graph(args, namespaces: List[str], node_ids: List[str],
     return GraphRun(sent, monitor.arrivals, before, after, gpu_mib, log_dir)
 
 
-def transport_name(large_data: bool) -> str:
-    return 'LARGE_DATA' if large_data else 'default (SHM+UDP)'
+def transport_name(args) -> str:
+    return transport_setting(args.large_data, args.dds_max_message) or 'default (SHM+UDP)'
 
 
 def run_ros(args) -> Dict[str, object]:
@@ -170,7 +208,7 @@ def run_ros(args) -> Dict[str, object]:
                               split_by_camera(run.before[node_id], namespaces),
                               split_by_camera(run.after[node_id], namespaces))
     results.update(gpu_memory_peak_mib=run.gpu_memory_peak_mib, logs=str(run.log_dir),
-                   transport=transport_name(args.large_data))
+                   transport=transport_name(args))
     return results
 
 
