@@ -71,7 +71,7 @@ chain_runs() {
 }
 seed_stack=
 
-runs=${RUNS:-baseline,model,ros-0hz,chain-0hz,chain-250hz,ros-30hz,ros-30hz-fragmented,chain-30hz,ros-0hz-4cams,chain-0hz-inprocess,ros-500hz,sharing}
+runs=${RUNS:-baseline,model,ros-0hz,chain-0hz,chain-250hz,chain-300hz,chain-400hz,ros-30hz,ros-30hz-fragmented,chain-30hz,ros-0hz-4cams,chain-0hz-inprocess,ros-500hz,sharing}
 wanted() { [[ ,$runs, == *,$1,* ]]; }
 wanted baseline && bench "baseline-$size" 40 baseline "${engine[@]}" --size "$size" \
   --iterations "$baseline_iterations" --warmup 3 --variants pil-eager
@@ -82,6 +82,9 @@ chain_runs 0 "chain-0hz-$size" 90
 # Flat out, depth_node and detector_node each take the newest frame, mostly not the same one;
 # offered 250 Hz, above the 200 target, both can take every frame.
 chain_runs 250 "chain-250hz-$size" 60
+# Above it, to find where the chain stops keeping up.
+chain_runs 300 "chain-300hz-$size" 60
+chain_runs 400 "chain-400hz-$size" 60
 wanted ros-30hz && bench "ros-30hz-$size" 60 ros "${engine[@]}" "${ros[@]}" --rate 30 \
   "${base[@]}"
 # The same with LARGE_DATA's default message size: each frame in 64 KB fragments.

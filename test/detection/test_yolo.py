@@ -253,3 +253,21 @@ def test_settings_changed_after_launch_apply_to_the_frame_collected():
     assert select(people, settings)[2].tolist() == [0, 0]
     # An anchor whose best class is filtered out is gone, not demoted to its second class.
     assert (people[:, 4] < 0).sum() == 1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
+def test_cuda_frames_in_flight_keep_their_own_results_and_the_graphs_replay(tmp_path):
+    model = str(tiny_yolo_model(tmp_path / 'tiny.torchscript', ['a', 'b', 'c']))
+    detector = YoloDetector(load_yolo_backend('auto', model, 'cuda', 'fp32'),
+                            DetectionSettings(confidence=0.3, max_detections=20))
+    assert detector.asynchronous
+    frames = [np.random.default_rng(seed).integers(0, 255, (240, 320, 3), np.uint8)
+              for seed in range(4)]
+    one_by_one = [detector.detect(frame[..., ::-1], bgr=True) for frame in frames]
+    assert all(len(result) >= 1 for result in one_by_one)
+    for _ in range(2):
+        pending = [detector.launch(frame[..., ::-1], bgr=True) for frame in frames]
+        for result, expected in zip([p.collect() for p in pending], one_by_one):
+            np.testing.assert_array_equal(result.boxes, expected.boxes)
+            np.testing.assert_array_equal(result.class_ids, expected.class_ids)
+    assert [len(runner) for runner in detector._graphs] == [1, 1]  # letterbox, candidates
