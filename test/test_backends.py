@@ -4,9 +4,12 @@ import pytest
 from skimage import data
 import torch
 
-from depth_trt_ros.inference.backends import choose_backend, create_backend, ModelLoadError
+from depth_trt_ros.inference.backends import build_backend, choose_backend, create_backend, \
+    ModelLoadError
 from depth_trt_ros.inference.backends.base import CudaGraphRunner, TensorBuffers
+from depth_trt_ros.inference.backends.torch_backend import TorchBackend
 from depth_trt_ros.inference.estimator import DepthEstimator, Outputs
+from depth_trt_ros.inference.model import load_depth_model
 
 
 def relative_error(a, b):
@@ -161,3 +164,46 @@ def test_an_engine_that_cannot_take_the_nodes_batches_is_refused_with_the_fix():
     _check_batch(engine, SimpleNamespace(model_path='d.engine', max_batch=4,
                                          image_topics=['image']))
     _check_batch(SimpleNamespace(max_batch=None), two_cameras)
+
+
+@pytest.mark.parametrize('kind, model, device, message', [
+    ('torch', 'random:tiny', 'cpu', 'torch_compile needs a CUDA device'),
+    ('onnxruntime', 'model.onnx', 'cpu', "applies to the torch backend's Hugging Face"),
+    ('torch', 'yolo.torchscript', 'cpu', "applies to the torch backend's Hugging Face"),
+])
+def test_torch_compile_is_refused_where_it_cannot_work(kind, model, device, message):
+    with pytest.raises(ValueError, match=message + '.*set torch_compile to false'):
+        build_backend(kind, model, device, 'fp32', torch_compile=True)
+
+
+def test_compiled_model_reads_the_cached_position_embeddings():
+    # The compiled model takes each size's interpolated embeddings from the cache that
+    # an eager run filled, instead of interpolating per frame (here traced by dynamo's
+    # eager backend: the same tracing as Inductor's, without its CPU compiler).
+    model = load_depth_model('random:tiny')
+    embeddings = model.backbone.embeddings
+    interpolate, calls = embeddings.interpolate_pos_encoding, []
+
+    def counted(*args):
+        calls.append(args[1:])
+        return interpolate(*args)
+
+    embeddings.interpolate_pos_encoding = counted
+    backend = TorchBackend(model, 'cpu', 'fp32')
+    pixels = torch.rand(1, 3, 140, 182, generator=torch.Generator().manual_seed(0))
+    eager = backend.infer(pixels).clone()
+    assert calls == [(140, 182)]
+    with torch.inference_mode():
+        compiled = torch.compile(backend._eager, backend='eager', dynamic=False)(pixels)
+    assert calls == [(140, 182)], 'interpolated again while compiling'
+    torch.testing.assert_close(compiled, eager)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
+def test_compiled_model_on_cuda_gives_the_graphed_results():
+    pixels = torch.rand(2, 3, 140, 182, generator=torch.Generator().manual_seed(0)).cuda()
+    graphed = build_backend('torch', 'random:tiny', 'cuda', 'fp32').infer(pixels).clone()
+    backend = build_backend('torch', 'random:tiny', 'cuda', 'fp32', torch_compile=True)
+    assert backend.info().detail['torch_compile'] == 'True'
+    for _ in range(2):  # compiled and captured, then replayed
+        torch.testing.assert_close(backend.infer(pixels), graphed, rtol=1e-3, atol=1e-3)

@@ -22,6 +22,8 @@ def test_every_depth_node_parameter_is_applied_or_refused(ros, start_node, tmp_p
     # Model changes load on another thread; each is awaited before the next is set.
     outcomes = sweep(ros, diagnostics, f'{NAMESPACE}/depth_node', SPECS, {
         'model_path': str(saved), 'device': 'cpu', 'precision': 'fp32',
-        'backend': 'torch', 'input_size': 182, 'image_topics': ['left/image']})
+        'backend': 'torch', 'input_size': 182, 'image_topics': ['left/image'],
+        # Compiling needs CUDA: True is refused at load and set back (test_backends).
+        'torch_compile': False})
     assert outcomes['output_qos'] == outcomes['image_topics'] == 'refused'
     assert outcomes['model_path'] == outcomes['colormap'] == outcomes['qos'] == 'applied'

@@ -21,7 +21,8 @@ def build_estimator(config, log: Callable[[str], None]) -> DepthEstimator:
     """Load and warm up the estimator that ``config`` describes; logs the time taken."""
     started = time.perf_counter()
     backend = build_backend(config.backend, config.model_path, config.device,
-                            config.precision, config.cuda_graph)
+                            config.precision, config.cuda_graph,
+                            config.torch_compile)
     try:
         _check_batch(backend, config)
         # The engine's input size (when it records one) against the node's.

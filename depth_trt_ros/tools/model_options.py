@@ -22,6 +22,7 @@ class EstimatorConfig:
     precision: str = 'auto'
     input_size: int = DEFAULT_INPUT_SIZE
     cuda_graph: bool = True
+    torch_compile: bool = False
     colormap: str = 'inferno'
 
     def label(self) -> str:

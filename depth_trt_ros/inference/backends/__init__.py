@@ -54,13 +54,15 @@ def create_backend(kind: str, model: str, device: str = 'cpu', precision: str = 
 
 
 def build_backend(kind: str, model: str, device: str = 'auto', precision: str = 'auto',
-                  cuda_graph: bool = True, **options) -> Backend:
+                  cuda_graph: bool = True, torch_compile: bool = False, **options) -> Backend:
     """
     Build the backend that these settings describe, resolving every ``auto``.
 
     ``device`` auto is the first CUDA device where there is one; ``precision``
     auto is fp16 on CUDA and fp32 on the CPU, except for a TensorRT engine,
     whose precision was fixed when it was built (auto takes the engine's).
+    ``torch_compile`` (torch backend, Hugging Face models, on CUDA) compiles
+    the model with Inductor before it is graphed.
     """
     device = resolve_device(device)
     kind = choose_backend(kind, model)
@@ -68,6 +70,11 @@ def build_backend(kind: str, model: str, device: str = 'auto', precision: str = 
         precision = resolve_precision(precision, device)
     if kind in ('torch', 'tensorrt'):
         options.setdefault('cuda_graph', cuda_graph)
+    if torch_compile:
+        if kind != 'torch' or is_torchscript(model):
+            raise ValueError(f"torch_compile applies to the torch backend's Hugging Face "
+                             f"models, not to {model} ({kind}): set torch_compile to false")
+        options['torch_compile'] = True
     return create_backend(kind, model, device, precision, **options)
 
 

@@ -36,6 +36,9 @@ def _common(parser: argparse.ArgumentParser):
                         help='replay inference as a CUDA graph (torch/TensorRT on CUDA)')
     parser.add_argument('--input-size', type=int, default=DEFAULT_INPUT_SIZE,
                         help='network input size of the short side')
+    parser.add_argument('--torch-compile', action='store_true',
+                        help="compile the depth model with torch.compile before graphing it "
+                        "(the node's torch_compile; torch backend on CUDA)")
     parser.add_argument('--size', default='640x480', help='synthetic frame size WIDTHxHEIGHT')
     parser.add_argument('--bag', help='read frames from this rosbag instead (rosbags package)')
     parser.add_argument('--bag-topic', help='sensor_msgs/Image topic of --bag (default: first)')

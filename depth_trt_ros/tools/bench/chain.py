@@ -38,7 +38,8 @@ def chain_parameters(args) -> Dict[str, Dict]:
     return {
         '/**/depth_node': {'ros__parameters': dict(
             engine, model_path=args.model, backend=args.backend,
-            cuda_graph=args.cuda_graph, input_size=args.input_size, qos_depth=args.qos_depth,
+            cuda_graph=args.cuda_graph, torch_compile=args.torch_compile,
+            input_size=args.input_size, qos_depth=args.qos_depth,
             publish_colorized=False)},
         '/**/detector_node': {'ros__parameters': dict(
             engine, model_path=args.yolo_model, backend=args.yolo_backend,

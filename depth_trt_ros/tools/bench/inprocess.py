@@ -14,7 +14,7 @@ from depth_trt_ros.tools.bench.stats import percentiles
 def build(args) -> DepthEstimator:
     """Build the estimator the node would build from these settings, without warm-up."""
     backend = build_backend(args.backend, args.model, args.device, args.precision,
-                            args.cuda_graph)
+                            args.cuda_graph, args.torch_compile)
     return DepthEstimator(backend, args.input_size, cuda_graph=args.cuda_graph)
 
 

@@ -98,6 +98,7 @@ def node_command(args, namespace: str, cameras: List[str]) -> List[str]:
     topics = ', '.join(f"'{camera}/image'" for camera in cameras)
     parameters = {'model_path': args.model, 'backend': args.backend, 'device': args.device,
                   'precision': args.precision, 'cuda_graph': str(args.cuda_graph).lower(),
+                  'torch_compile': str(args.torch_compile).lower(),
                   'input_size': args.input_size, 'qos': args.qos, 'qos_depth': args.qos_depth,
                   'publish_colorized': 'false', 'image_topics': f'[{topics}]'}
     command = [sys.executable, '-m', 'depth_trt_ros.ros.depth_node', '--ros-args',

@@ -53,13 +53,20 @@ def row(name: str, report: Dict) -> List[str]:
     mode = 'chain/1p' if config.get('in_process') else report['mode']
     return [name, mode, config['size'],
             str(config.get('batch', 1)) if report['mode'] == 'model' else '-',
-            'on' if config.get('cuda_graph') and report['mode'] != 'baseline' else 'off',
+            graph_text(config) if report['mode'] != 'baseline' else 'off',
             rate_text(config['rate']) if ros else '-',
             str(config['cameras']) if ros else '-', f"{results['throughput_fps']:.1f}",
             f"{min(results['throughput_per_camera_fps']):.1f}" if ros else '-',
             f"{latency.get('p50', float('nan')):.2f}", f"{latency.get('p99', float('nan')):.2f}",
             f"{frames['sent']}/{frames['received']}/{frames['lost']}" if frames else '-',
             f"{report['speedup_vs_baseline']:.2f}" if 'speedup_vs_baseline' in report else '-']
+
+
+def graph_text(config: Dict) -> str:
+    """'on', 'off', or 'comp' where the model was also compiled (--torch-compile)."""
+    if not config.get('cuda_graph'):
+        return 'off'
+    return 'comp' if config.get('torch_compile') else 'on'
 
 
 def format_rows(rows: List[List[str]]) -> str:
@@ -113,11 +120,12 @@ def find(reports: Dict[str, Dict], mode: str, size: str, **config) -> Optional[D
     return next(matching(reports, mode, size, **config), None)
 
 
-ENGINE_SETTINGS = ('model', 'backend', 'precision', 'cuda_graph', 'device', 'input_size')
+ENGINE_SETTINGS = ('model', 'backend', 'precision', 'cuda_graph', 'torch_compile', 'device',
+                   'input_size')
 
 
 def same_engine(report: Dict) -> Dict[str, object]:
-    return {key: report['config'][key] for key in ENGINE_SETTINGS}
+    return {key: report['config'].get(key) for key in ENGINE_SETTINGS}
 
 
 def check_targets(reports: Dict[str, Dict], size: str) -> List[Tuple[str, str, str]]:
