@@ -20,7 +20,7 @@ class ProfiledBackend(Backend):
 
     def __init__(self):
         super().__init__(torch.device('cpu'), 'fp32')
-        self.checks, self.calls, self.closed = 0, 0, False
+        self.checks, self.calls, self.closed, self.batches = 0, 0, False, set()
         self.warmup_frame_size = (48, 64)
 
     def check_frame_size(self, height, width, input_size, batch=1):
@@ -33,6 +33,7 @@ class ProfiledBackend(Backend):
 
     def infer(self, pixel_values):
         self.calls += 1
+        self.batches.add(pixel_values.shape[0])
         return pixel_values[:, 0]
 
     def info(self):
@@ -59,10 +60,7 @@ def test_configure_refuses_an_input_size_the_engine_was_not_built_for(
         monkeypatch, input_size, refused):
     backend = ProfiledBackend()
     monkeypatch.setattr(service, 'build_backend', lambda *args: backend)
-    config = SimpleNamespace(backend='auto', model_path='stand-in.engine', device='cpu',
-                             precision='fp32', cuda_graph=False, max_batch=1,
-                             image_topics=['image'], input_size=input_size,
-                             colormap='inferno')
+    config = node_config(input_size=input_size)
     if refused:
         with pytest.raises(ModelLoadError, match='input_size 182'):
             service.build_estimator(config, print)
@@ -70,3 +68,24 @@ def test_configure_refuses_an_input_size_the_engine_was_not_built_for(
     else:
         service.build_estimator(config, print)
         assert not backend.closed and backend.calls > 0
+
+
+def node_config(**values):
+    defaults = dict(backend='auto', model_path='stand-in.engine', device='cpu',
+                    precision='fp32', cuda_graph=False, torch_compile=False, max_batch=1,
+                    image_topics=['image'], input_size=BUILT_FOR, colormap='inferno')
+    return SimpleNamespace(**dict(defaults, **values))
+
+
+@pytest.mark.parametrize('cameras, max_batch, batches', [(1, 4, {1}), (3, 4, {1, 2, 3}),
+                                                         (4, 2, {1, 2})])
+def test_configure_warms_up_every_batch_the_node_may_form(monkeypatch, cameras, max_batch,
+                                                          batches):
+    # A compiled model meets a new batch size with ~20 s of compiling: at configure, not
+    # while cameras wait.
+    backend = ProfiledBackend()
+    monkeypatch.setattr(service, 'build_backend', lambda *args: backend)
+    service.build_estimator(node_config(max_batch=max_batch,
+                                        image_topics=[f'cam{i}/image' for i in range(cameras)]),
+                            print)
+    assert backend.batches == batches

@@ -32,7 +32,10 @@ def build_estimator(config, log: Callable[[str], None]) -> DepthEstimator:
         raise
     estimator = DepthEstimator(backend, config.input_size, config.colormap, config.cuda_graph)
     loaded = time.perf_counter()
-    estimator.warmup(*backend.warmup_frame_size)
+    # Each batch the node may form is captured (and compiled) now, not at its first frames:
+    # a compiled model meets a new batch size with ~20 s of compiling.
+    for batch in range(1, _largest_batch(config) + 1):
+        estimator.warmup(*backend.warmup_frame_size, batch=batch)
     log(f'{backend.name} backend on {backend.device} ({backend.precision}) loaded '
         f'{config.model_path} in '
         f'{loaded - started:.1f} s, warmed up in {time.perf_counter() - loaded:.1f} s')
@@ -46,12 +49,17 @@ def _check_batch(backend, config):
     Frames of several cameras that arrive together run as one batch of up to
     ``max_batch``; an engine built for fewer would fail every such batch.
     """
-    wanted = min(getattr(config, 'max_batch', 1), len(getattr(config, 'image_topics', ['image'])))
+    wanted = _largest_batch(config)
     if backend.max_batch is not None and wanted > backend.max_batch:
         raise ValueError(
             f"engine '{config.model_path}' takes at most {backend.max_batch} frame(s) per call, "
             f'but {wanted} cameras may be batched (max_batch {config.max_batch}): set '
             f'max_batch to {backend.max_batch}, or {backend.rebuild_advice(wanted)}')
+
+
+def _largest_batch(config) -> int:
+    """Return the most frames the node batches: one per camera, at most ``max_batch``."""
+    return min(getattr(config, 'max_batch', 1), len(getattr(config, 'image_topics', ['image'])))
 
 
 class DepthService:
