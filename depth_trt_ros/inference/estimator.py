@@ -25,7 +25,7 @@ from depth_trt_ros.inference.geometry import back_project, Intrinsics, mark_inva
 from depth_trt_ros.inference.model import is_metric_metadata
 from depth_trt_ros.inference.postprocess import colorize, colormap_lut, resize_depth
 from depth_trt_ros.inference.preprocess import DEFAULT_INPUT_SIZE, Preprocessor
-from depth_trt_ros.inference.transfer import InFlight, StageClock, Transfers
+from depth_trt_ros.inference.transfer import InFlight, on_device, StageClock, Transfers
 
 STAGES = ('preprocess', 'infer', 'postprocess')
 # Frame sizes known to fit the backend; a stream of ever new sizes only refills the set.
@@ -103,6 +103,11 @@ class DepthEstimator:
         """Whether ``launch_batch`` returns before the work is done (on CUDA)."""
         return self.device.type == 'cuda'
 
+    @property
+    def pipelined(self) -> bool:
+        """Whether a caller gains by launching the next batch before collecting this one."""
+        return self.asynchronous and not self.backend.blocking
+
     def set_colormap(self, name: str):
         lut = colormap_lut(name, self.device)
         if self._lut is None:
@@ -149,6 +154,11 @@ class DepthEstimator:
         self.check_frame_size(height, width)
         if (outputs.depth_mm or outputs.intrinsics) and not self.metric:
             raise ValueError('millimetres and point clouds need a metric depth model')
+        with on_device(self.device):
+            return self._launch(frames, outputs, bgr, height, width)
+
+    def _launch(self, frames, outputs: Outputs, bgr: bool, height: int,
+                width: int) -> 'PendingDepth':
         in_flight = self._transfers.begin()
         clock = StageClock(self.device)
         clock.mark('start')

@@ -32,10 +32,14 @@ def build_estimator(config, log: Callable[[str], None]) -> DepthEstimator:
         raise
     estimator = DepthEstimator(backend, config.input_size, config.colormap, config.cuda_graph)
     loaded = time.perf_counter()
-    # Each batch the node may form is captured (and compiled) now, not at its first frames:
-    # a compiled model meets a new batch size with ~20 s of compiling.
-    for batch in range(1, _largest_batch(config) + 1):
-        estimator.warmup(*backend.warmup_frame_size, batch=batch)
+    try:
+        # Each batch the node may form is captured (and compiled) now, not at its first
+        # frames: a compiled model meets a new batch size with ~20 s of compiling.
+        for batch in range(1, _largest_batch(config) + 1):
+            estimator.warmup(*backend.warmup_frame_size, batch=batch)
+    except BaseException:  # noqa: B036 - e.g. out of memory: free the device, then re-raise
+        estimator.close()
+        raise
     log(f'{backend.name} backend on {backend.device} ({backend.precision}) loaded '
         f'{config.model_path} in '
         f'{loaded - started:.1f} s, warmed up in {time.perf_counter() - loaded:.1f} s')
@@ -86,8 +90,8 @@ class DepthService:
         return self._estimator.metric
 
     @property
-    def asynchronous(self) -> bool:
-        return self._estimator.asynchronous
+    def pipelined(self) -> bool:
+        return self._estimator.pipelined
 
     def estimate_batch(self, frames, outputs: Outputs, bgr: bool = False):
         return self.launch_batch(frames, outputs, bgr).collect()

@@ -11,13 +11,24 @@ The depth estimator and the YOLO detector share this: a process that shares its
 GPU with another one (depth_node and detector_node) waits for its turn on the
 GPU at every synchronisation, so fewer waits per frame matter more than GPU time.
 """
+from contextlib import nullcontext
 import time
-from typing import Dict, List, Sequence
+from typing import ContextManager, Dict, List, Sequence
 
 import numpy as np
 import torch
 
 from depth_trt_ros.inference.backends.base import TensorBuffers
+
+
+def on_device(device: torch.device) -> ContextManager:
+    """
+    Make ``device`` the current CUDA device for the enclosed work (nothing on the CPU).
+
+    Events, graph captures and the current stream follow the current device: a
+    node on ``cuda:1`` must not record its events on ``cuda:0``'s stream.
+    """
+    return torch.cuda.device(device) if device.type == 'cuda' else nullcontext()
 
 
 class StageClock:

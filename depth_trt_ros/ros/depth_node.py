@@ -85,7 +85,7 @@ class DepthNode(ManagedNode):
             channel.start(self.config)
         self._pipeline = Pipeline(self._mailbox, self._launch, self._finish,
                                   lambda error: self.contain(error, 'inference thread'),
-                                  self.fail, overlap=self.service.asynchronous)
+                                  self.fail, overlap=self.service.pipelined)
         self._pipeline.start()
         self.state_label = 'active'
         return super().on_activate(state)

@@ -102,7 +102,7 @@ class DetectorNode(ManagedNode):
         # Overlapped: frame N is collected and published while the device runs N+1.
         self._pipeline = Pipeline(self._mailbox, self._launch, self._finish,
                                   lambda error: self.contain(error, 'detection thread'),
-                                  self.fail, overlap=self.detector.asynchronous)
+                                  self.fail, overlap=self.detector.pipelined)
         self._pipeline.start()
         return super().on_activate(state)
 

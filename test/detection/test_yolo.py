@@ -271,3 +271,13 @@ def test_cuda_frames_in_flight_keep_their_own_results_and_the_graphs_replay(tmp_
             np.testing.assert_array_equal(result.boxes, expected.boxes)
             np.testing.assert_array_equal(result.class_ids, expected.class_ids)
     assert [len(runner) for runner in detector._graphs] == [1, 1]  # letterbox, candidates
+
+
+def test_nan_scores_never_push_real_candidates_out(monkeypatch):
+    from depth_trt_ros.inference.detection import yolo
+    monkeypatch.setattr(yolo, 'MAX_CANDIDATES', 3)
+    boxes = [(100 * i + 50, 50, 20, 20) for i in range(6)]
+    scores = [(float('nan'),)] * 4 + [(0.9,), (0.8,)]
+    output = head_output(boxes, scores, anchors=6)
+    rows = candidates(output, class_mask((), 1, output.device))[0]
+    assert select(rows, DetectionSettings())[1].tolist() == pytest.approx([0.9, 0.8])

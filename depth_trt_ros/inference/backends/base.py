@@ -184,6 +184,9 @@ class Backend(ABC):
     """Runs Depth-Anything on a device: ``pixel_values`` in, ``predicted_depth`` out."""
 
     name = 'base'
+    # Whether ``infer`` returns only once the device has finished (ONNX Runtime's
+    # run_with_iobinding): overlapping frames then only adds a frame of latency.
+    blocking = False
 
     def __init__(self, device: torch.device, precision: str):
         self.device = device

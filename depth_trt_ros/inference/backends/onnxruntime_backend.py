@@ -72,6 +72,7 @@ class OnnxRuntimeBackend(Backend):
     """
 
     name = 'onnxruntime'
+    blocking = True
 
     def __init__(self, model_path: str, device: str = 'cpu', precision: str = 'fp32',
                  providers: Sequence[str] = ('tensorrt', 'cuda', 'cpu'),

@@ -31,7 +31,7 @@ from depth_trt_ros.inference.detection.class_names import (load_class_names,  # 
 from depth_trt_ros.inference.detection.letterbox import Letterbox, LetterboxGeometry
 from depth_trt_ros.inference.detection.nms import batched_nms, NMS_IMPLEMENTATION, \
     xywh_to_xyxy
-from depth_trt_ros.inference.transfer import InFlight, StageClock, Transfers
+from depth_trt_ros.inference.transfer import InFlight, on_device, StageClock, Transfers
 
 DEFAULT_NETWORK_SIZE = (640, 640)
 HOW_TO_EXPORT = 'as docs/detection.md describes'
@@ -88,7 +88,9 @@ def candidates(output: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
     """
     predictions = output.float().transpose(1, 2)
     scores, class_ids = predictions[..., 4:].max(dim=2)
-    scores = torch.where(allowed[class_ids], scores, torch.full_like(scores, -1.0))
+    # topk ranks NaN first: a broken score must not push real candidates out.
+    scores = torch.where(allowed[class_ids] & ~scores.isnan(), scores,
+                         torch.full_like(scores, -1.0))
     top = scores.topk(min(MAX_CANDIDATES, scores.shape[1]), dim=1).indices
     boxes = predictions[..., :4].gather(1, top[..., None].expand(-1, -1, 4))
     return torch.cat((xywh_to_xyxy(boxes), scores.gather(1, top)[..., None],
@@ -209,6 +211,11 @@ class YoloDetector:
         """Whether ``launch`` returns before the device work is done (on CUDA)."""
         return self._transfers.asynchronous
 
+    @property
+    def pipelined(self) -> bool:
+        """Whether a caller gains by launching the next frame before collecting this one."""
+        return self.asynchronous and not self.backend.blocking
+
     def detect(self, frame: np.ndarray, bgr: bool = False) -> Detections:
         """Objects in one uint8 frame ``[H, W, 3]``, RGB (or BGR if ``bgr``)."""
         return self.launch(frame, bgr).collect()
@@ -216,6 +223,10 @@ class YoloDetector:
     @torch.inference_mode()
     def launch(self, frame: np.ndarray, bgr: bool = False) -> 'PendingDetections':
         """Enqueue ``detect``'s device work; ``collect`` on the result finishes it."""
+        with on_device(self.device):
+            return self._launch(frame, bgr)
+
+    def _launch(self, frame: np.ndarray, bgr: bool) -> 'PendingDetections':
         in_flight = self._transfers.begin()
         clock = StageClock(self.device)
         clock.mark('start')
@@ -233,9 +244,10 @@ class YoloDetector:
 
     def _allowed(self, count: int) -> torch.Tensor:
         """Return the class filter as a device mask, rebuilt only when the settings change."""
-        key = (self.settings.classes, count)
-        if self._class_mask[0] != key:
-            self._class_mask = (key, class_mask(self.settings.classes, count, self.device))
+        # Read once: the node may replace the settings from another thread meanwhile.
+        classes = self.settings.classes
+        if self._class_mask[0] != (classes, count):
+            self._class_mask = ((classes, count), class_mask(classes, count, self.device))
         return self._class_mask[1]
 
     def describe(self) -> Dict[str, str]:
