@@ -1,10 +1,12 @@
 """Shared fixtures: a private DDS domain, a spinning test node, node processes."""
 import os
 import random
+import struct
 import subprocess
 import tempfile
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -133,12 +135,20 @@ def start_node():
 
 
 class Collector:
-    """Messages of one topic, gathered by the test node."""
+    """
+    Messages of one topic, gathered by the test node.
 
-    def __init__(self, node, msg_type, topic, qos):
+    With ``lazy``, messages are kept serialized and built on first use but for their
+    stamp: rclpy builds a 1000-object Detection3DArray in Python holding the
+    interpreter lock for long enough to stall the test's own publishing thread
+    (a chaos test's 1 ms pauses took 80 s in all).
+    """
+
+    def __init__(self, node, msg_type, topic, qos, lazy: bool = False):
         self.messages = []
-        self._subscription = node.create_subscription(msg_type, topic, self.messages.append,
-                                                      qos)
+        store = (lambda data: self.messages.append(LazyMessage(data, msg_type))) if lazy \
+            else self.messages.append
+        self._subscription = node.create_subscription(msg_type, topic, store, qos, raw=lazy)
         self._node = node
 
     def wait(self, count: int, timeout: float = 30.0):
@@ -147,6 +157,23 @@ class Collector:
 
     def close(self):
         self._node.destroy_subscription(self._subscription)
+
+
+class LazyMessage:
+    """A received message as its CDR bytes: ``header.stamp`` read at once, the rest on use."""
+
+    def __init__(self, data: bytes, msg_type):
+        sec, nanosec = struct.unpack_from('<iI', data, 4)
+        self.header = SimpleNamespace(stamp=SimpleNamespace(sec=sec, nanosec=nanosec))
+        self._data, self._type, self._message = data, msg_type, None
+
+    def __getattr__(self, name):
+        if name.startswith('_'):
+            raise AttributeError(name)
+        if self._message is None:
+            from rclpy.serialization import deserialize_message  # the node's own output
+            self._message = deserialize_message(self._data, self._type)
+        return getattr(self._message, name)
 
 
 def diagnostic_values(messages, name_part: str):

@@ -105,7 +105,7 @@ def test_distance_node_survives_hostile_detections_depth_and_camera_info(ros, st
     node = f'{namespace}/distance_node'
     process = start_node({'qos': 'reliable'}, namespace,
                          module='depth_trt_ros.ros.distance_node')
-    out = Collector(ros, Detection3DArray, f'{namespace}/detections_3d', RELIABLE)
+    out = Collector(ros, Detection3DArray, f'{namespace}/detections_3d', RELIABLE, lazy=True)
     diagnostics = Collector(ros, DiagnosticArray, '/diagnostics', 100)
     found = Camera(ros, Detection2DArray, 'detections', detections, namespace)
     depths = Camera(ros, Image, 'depth', depth, namespace)
