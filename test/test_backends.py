@@ -207,3 +207,21 @@ def test_compiled_model_on_cuda_gives_the_graphed_results():
     assert backend.info().detail['torch_compile'] == 'True'
     for _ in range(2):  # compiled and captured, then replayed
         torch.testing.assert_close(backend.infer(pixels), graphed, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
+def test_a_graph_keeps_the_position_embeddings_its_size_dropped_from_the_cache(monkeypatch):
+    from depth_trt_ros.inference.backends import torch_backend
+    monkeypatch.setattr(torch_backend, 'MAX_CACHED_SIZES', 1)
+    generator = torch.Generator().manual_seed(0)
+    first, second = (torch.rand(1, 3, 140, width, generator=generator).cuda()
+                     for width in (182, 196))
+    expected = build_backend('torch', 'random:tiny', 'cuda', 'fp32', cuda_graph=False) \
+        .infer(first).clone()
+    backend = build_backend('torch', 'random:tiny', 'cuda', 'fp32')
+    backend.infer(first)
+    backend.infer(second)  # the cache now holds the second size only
+    torch.cuda.empty_cache()
+    scribbled = [torch.full((1 << 20,), float('nan'), device='cuda') for _ in range(16)]
+    torch.testing.assert_close(backend.infer(first), expected, rtol=1e-3, atol=1e-3)
+    del scribbled

@@ -124,14 +124,19 @@ class CudaGraphRunner:
     graph's, valid until the next call. Options are baked into the capture
     (Python values become kernel arguments), so they are part of the key. At
     most ``max_graphs`` stay captured, the least recently used going first.
+    A graph reads tensors by address: ``keep_alive()``, called after each
+    capture, returns what ``fn`` reads besides its inputs (a cache of its own),
+    and the graph holds on to it so that none is freed while the graph lives.
     """
 
-    def __init__(self, fn: Callable[..., object], device: torch.device, max_graphs: int = 8):
+    def __init__(self, fn: Callable[..., object], device: torch.device, max_graphs: int = 8,
+                 keep_alive: Callable[[], object] = lambda: None):
         self._fn = fn
         self._device = device
         self._max_graphs = max_graphs
+        self._keep_alive = keep_alive
         self._graphs: Dict[Tuple, Tuple[torch.cuda.CUDAGraph, Tuple[torch.Tensor, ...],
-                                        object]] = {}
+                                        object, object]] = {}
 
     def __call__(self, *tensors: torch.Tensor, **options):
         key = (tuple((t.shape, t.dtype) for t in tensors), tuple(sorted(options.items())))
@@ -141,7 +146,7 @@ class CudaGraphRunner:
             while len(self._graphs) >= self._max_graphs:
                 del self._graphs[next(iter(self._graphs))]
         self._graphs[key] = entry
-        graph, static_inputs, static_output = entry
+        graph, static_inputs, static_output, _ = entry
         for static, tensor in zip(static_inputs, tensors):
             static.copy_(tensor)
         graph.replay()
@@ -160,7 +165,7 @@ class CudaGraphRunner:
         # make the serving thread's CUDA calls illegal meanwhile, nor be broken by them.
         with torch.cuda.graph(graph, capture_error_mode='thread_local'):
             static_output = self._fn(*static_inputs, **options)
-        return graph, static_inputs, static_output
+        return graph, static_inputs, static_output, self._keep_alive()
 
     def __len__(self) -> int:
         return len(self._graphs)

@@ -76,8 +76,11 @@ class TorchModuleBackend(Backend):
                              'or device to cuda')
         super().__init__(device, precision)
         self.model = None
-        self._graphs = (CudaGraphRunner(self._forward, device)
+        self._graphs = (CudaGraphRunner(self._forward, device, keep_alive=self._read_by_graphs)
                         if cuda_graph and device.type == 'cuda' else None)
+
+    def _read_by_graphs(self) -> object:
+        """Return what a captured forward pass reads besides its input (nothing here)."""
 
     @abstractmethod
     def _forward(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -130,6 +133,10 @@ class TorchBackend(TorchModuleBackend):
         self._position_cache = cache_position_embeddings(self.model)
         # Static shapes: a new frame size or batch compiles once (~24 s on an H200).
         self._compiled = torch.compile(self._eager, dynamic=False) if torch_compile else None
+
+    def _read_by_graphs(self) -> object:
+        # The cache may drop a size whose graph still replays: the graph keeps its tensors.
+        return list(self._position_cache.values())
 
     def _eager(self, pixel_values: torch.Tensor) -> torch.Tensor:
         return self.model(pixel_values=pixel_values).predicted_depth
