@@ -64,7 +64,7 @@ class Transfers:
         self._device_buffers = TensorBuffers(device)
 
     def begin(self) -> 'InFlight':
-        """Take a set of host buffers for one batch; ``InFlight.wait`` gives them back."""
+        """Take a set of host buffers for one batch; ``InFlight.release`` gives them back."""
         host = self._idle_host_buffers.pop() if self._idle_host_buffers else \
             TensorBuffers(torch.device('cpu'), pin_memory=self.asynchronous)
         return InFlight(self, host)

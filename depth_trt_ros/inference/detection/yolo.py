@@ -38,8 +38,8 @@ HOW_TO_EXPORT = 'as docs/detection.md describes'
 # The anchors a frame's NMS considers at most (the best-scoring): bounds NMS time on the
 # host and the download, on frames full of candidates.
 MAX_CANDIDATES = 4096
-# The columns of a candidate row.
-X1, Y1, X2, Y2, SCORE, CLASS_ID = range(6)
+# Columns of a candidate row, after its xyxy box.
+SCORE, CLASS_ID = 4, 5
 
 
 @dataclass(frozen=True)
