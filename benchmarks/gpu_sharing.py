@@ -64,27 +64,25 @@ def _loop(name: str, model: str, device: str, seconds: float, barrier, results):
                      'p50_ms': statistics.median(times) * 1e3}
 
 
-def _processes(names, model, device, seconds):
+def _processes(names, *setup):
     context = multiprocessing.get_context('spawn')
-    barrier, results = context.Barrier(len(names)), context.Manager().dict()
-    workers = [context.Process(target=_loop, args=(n, model, device, seconds, barrier, results))
-               for n in names]
+    return _side_by_side(names, setup, context.Process, context.Barrier(len(names)),
+                         context.Manager().dict())
+
+
+def _threads(names, *setup):
+    return _side_by_side(names, setup, threading.Thread, threading.Barrier(len(names)), {})
+
+
+def _side_by_side(names, setup, worker_type, barrier, results):
+    """Run one ``_loop`` per name in ``worker_type`` (process or thread), started together."""
+    workers = [worker_type(target=_loop, args=(name, *setup, barrier, results))
+               for name in names]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
     return dict(results)
-
-
-def _threads(names, model, device, seconds):
-    barrier, results = threading.Barrier(len(names)), {}
-    workers = [threading.Thread(target=_loop, args=(n, model, device, seconds, barrier, results))
-               for n in names]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return results
 
 
 def _yolo_model_gpu_ms(model: str) -> float:

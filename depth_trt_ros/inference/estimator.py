@@ -101,7 +101,7 @@ class DepthEstimator:
     @property
     def asynchronous(self) -> bool:
         """Whether ``launch_batch`` returns before the work is done (on CUDA)."""
-        return self.device.type == 'cuda'
+        return self._transfers.asynchronous
 
     @property
     def pipelined(self) -> bool:

@@ -45,10 +45,11 @@ def transport_setting(large_data: bool, max_message_mb: int) -> Optional[str]:
     Return the FASTDDS_BUILTIN_TRANSPORTS value the options ask for (None: the default).
 
     LARGE_DATA sends a sample in 64 KB fragments unless told a larger message
-    size; ``max_message_mb`` makes one 640x480 frame one message (stamp to
-    subscriber, 30 Hz, VGA bgr8, on the 2-core machine: Kilted 2.4 -> 0.9 ms,
-    Jazzy 13.2 -> 1.5 ms, docs/benchmark.md). Its socket buffers must fit the
-    kernel's limits, or no transport registers and nothing is delivered.
+    size; ``max_message_mb`` makes one 640x480 frame one message. Measured with
+    ``bench ros`` at 30 Hz (docs/benchmark.md): on Jazzy each ~1 MB hop went
+    from ~11 ms to ~1 ms; on Kilted nothing changed measurably. Its socket
+    buffers must fit the kernel's limits, or no transport registers and nothing
+    is delivered.
     """
     if max_message_mb < 0 or (max_message_mb and not large_data):
         raise ValueError(f'--dds-max-message {max_message_mb}: give a size in MB (1 or more) '
